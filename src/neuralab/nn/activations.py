@@ -1,0 +1,114 @@
+"""Element-wise activations and softmax. Each caches what its derivative needs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuralab._checks import check_in_range
+from neuralab.nn.module import Module
+
+
+class Identity(Module):
+    """``f(x) = x`` (TF Playground's "linear")."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out
+
+
+class ReLU(Module):
+    """``max(0, x)``; derivative 1 where x > 0, else 0 (0 at the kink, as PyTorch)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._out = np.maximum(x, 0)
+        return self._out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * (self._out > 0)
+
+
+class LeakyReLU(Module):
+    """``x`` if x > 0 else ``negative_slope * x``."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        check_in_range("negative_slope", negative_slope, 0.0, 1.0, closed="both")
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._pos = x > 0
+        return np.where(self._pos, x, x * x.dtype.type(self.negative_slope))
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        slope = grad_out.dtype.type(self.negative_slope)
+        return np.where(self._pos, grad_out, grad_out * slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function ``1 / (1 + exp(-x))``."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Module):
+    """``σ(x)``; ``σ' = σ (1 − σ)``."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._out = sigmoid(x)
+        return self._out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        s = self._out
+        return grad_out * s * (1 - s)
+
+
+class Tanh(Module):
+    """``tanh(x)``; ``tanh' = 1 − tanh²``."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._out = np.tanh(x)
+        return self._out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        t = self._out
+        return grad_out * (1 - t * t)
+
+
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``z − logsumexp(z)`` along ``axis``, shifted by the max for stability."""
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Probabilities along ``axis`` (rows sum to 1)."""
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class Softmax(Module):
+    """Softmax over the last axis; backward is the Jacobian-vector product
+    ``s ⊙ (g − Σ g s)``. For training prefer the fused :class:`SoftmaxCrossEntropy`."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._out = softmax(x, axis=-1)
+        return self._out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        s = self._out
+        return s * (grad_out - (grad_out * s).sum(axis=-1, keepdims=True))
+
+
+ACTIVATIONS: dict[str, type[Module]] = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "identity": Identity,
+    "linear": Identity,
+}

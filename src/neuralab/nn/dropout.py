@@ -1,0 +1,48 @@
+"""Inverted dropout: zero each unit with probability p while training, scale the rest by 1/(1−p)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuralab._checks import check_in_range
+from neuralab.nn.linear import RngLike, as_member_generators
+from neuralab.nn.module import Module
+from neuralab.rng import as_generator
+
+
+class Dropout(Module):
+    """``x (…, B, F) -> x ⊙ mask / (1 − p)`` in training, identity in eval.
+
+    ``rng`` is a Generator, or a list of E Generators for an ensemble (member i draws its
+    ``(B, F)`` mask from ``rng[i]``, the same draw a single model with that generator makes).
+    The last mask used is kept in ``self.mask`` (0/1 floats) for inspection and tests.
+    """
+
+    def __init__(self, p: float = 0.5, *, rng: RngLike = None) -> None:
+        super().__init__()
+        check_in_range("dropout p", p, 0.0, 1.0, closed="left")
+        self.p = float(p)
+        self._gens = as_member_generators(rng)
+        self._rng = None if self._gens is not None else as_generator(rng)
+        self.mask: np.ndarray | None = None
+
+    def _draw(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        if self._gens is None:
+            return self._rng.random(shape, dtype=dtype)
+        member_shape = shape[1:] if len(shape) == 3 else shape
+        return np.stack([g.random(member_shape, dtype=dtype) for g in self._gens])
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not self.training or self.p == 0.0:
+            self._scale = None
+            return x
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+        self.mask = (self._draw(x.shape, dtype) >= self.p).astype(dtype)
+        self._scale = self.mask / dtype.type(1.0 - self.p)
+        return x * self._scale
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out if self._scale is None else grad_out * self._scale
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

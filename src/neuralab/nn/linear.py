@@ -1,0 +1,95 @@
+"""Fully connected layer ``y = x @ W + b`` (the CS324 convention: W is ``(in, out)``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from neuralab._checks import check_positive
+from neuralab.nn.init import init_linear
+from neuralab.nn.module import Module
+from neuralab.rng import as_generator
+
+RngLike = np.random.Generator | Sequence[np.random.Generator] | int | None
+
+
+def as_member_generators(rng: RngLike) -> list[np.random.Generator] | None:
+    """A list of per-member Generators for an ensemble, or None for a single model."""
+    if isinstance(rng, Sequence) and not isinstance(rng, (str, bytes)):
+        gens = [as_generator(g) for g in rng]
+        if not gens:
+            raise ValueError("rng=[] is not allowed; give one Generator per ensemble member")
+        return gens
+    return None
+
+
+class Linear(Module):
+    """Affine map. ``x (B, in) -> (B, out)``; ensemble ``(E, B, in) -> (E, B, out)``.
+
+    Parameters
+    ----------
+    in_features, out_features : sizes of the input and output.
+    init : weight scheme, see :mod:`neuralab.nn.init` ("he", "xavier", "normal", ...).
+    std : standard deviation for ``init="normal"``.
+    rng : a Generator (one model) or a list of E Generators (an ensemble of E models;
+        member i draws its weights from ``rng[i]`` exactly as a single model would).
+    dtype : float32 (default, fast) or float64 (gradient checks).
+    input_grad : False skips computing the gradient w.r.t. the input (first layer).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        bias: bool = True,
+        init: str = "he",
+        std: float = 1e-4,
+        rng: RngLike = None,
+        dtype: type | np.dtype = np.float32,
+        input_grad: bool = True,
+    ) -> None:
+        super().__init__()
+        check_positive("in_features", in_features, integer=True)
+        check_positive("out_features", out_features, integer=True)
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.init, self.use_bias, self.input_grad = init, bias, input_grad
+        gens = as_member_generators(rng)
+        draws = [init_linear(init, g, in_features, out_features, std)
+                 for g in (gens if gens is not None else [as_generator(rng)])]
+        self.n_models = None if gens is None else len(gens)
+        stack = (lambda a: a[0]) if gens is None else np.stack
+        self.params["weight"] = np.ascontiguousarray(stack([w for w, _ in draws]), dtype=dtype)
+        if bias:
+            self.params["bias"] = np.ascontiguousarray(stack([b for _, b in draws]), dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        W = self.params["weight"]
+        out = np.dot(x, W) if W.ndim == 2 else np.matmul(x, W)
+        if self.use_bias:
+            b = self.params["bias"]
+            out += b if b.ndim == 1 else b[:, None, :]
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        x, W = self._x, self.params["weight"]
+        if x is None:
+            raise RuntimeError("Linear.backward called before forward")
+        dW = self.grads["weight"]
+        if W.ndim == 2 and x.ndim == 2:
+            np.dot(x.T, grad_out, out=dW)  # np.dot keeps BLAS for the (in,1)x(1,out) case
+        else:
+            np.matmul(x.swapaxes(-1, -2), grad_out, out=dW)
+        if self.use_bias:
+            grad_out.sum(axis=-2, out=self.grads["bias"])
+        if not self.input_grad:
+            return None
+        return np.dot(grad_out, W.T) if W.ndim == 2 else np.matmul(grad_out, W.swapaxes(-1, -2))
+
+    def extra_repr(self) -> str:
+        e = "" if self.n_models is None else f", n_models={self.n_models}"
+        return f"{self.in_features}, {self.out_features}, init={self.init!r}{e}"

@@ -1,0 +1,91 @@
+"""The optimizer contract: walk ``(name, param, grad)`` of a network and update params in place.
+
+Hyper-parameters may be a float (all models) or an array ``(E,)`` giving each member of an
+ensemble its own value; :func:`per_member` broadcasts it against a parameter ``(E, …)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from neuralab._checks import check_positive
+from neuralab.nn.module import Module
+
+Hyper = float | np.ndarray
+
+
+def per_member(value: Hyper, param: np.ndarray) -> Any:
+    """A scalar as a scalar of ``param``'s dtype; an ``(E,)`` array reshaped to ``(E, 1, …)``."""
+    if np.ndim(value) == 0:
+        return param.dtype.type(value)
+    arr = np.asarray(value, dtype=param.dtype)
+    if arr.ndim != 1 or param.ndim < 1 or arr.shape[0] != param.shape[0]:
+        raise ValueError(
+            f"a per-member hyper-parameter of shape {arr.shape} does not fit a parameter of "
+            f"shape {param.shape}; give one value per ensemble member"
+        )
+    return arr.reshape((-1,) + (1,) * (param.ndim - 1))
+
+
+def check_hyper(name: str, value: Hyper, *, strict: bool = True, upper: float | None = None) -> Hyper:
+    """Validate a scalar or per-member hyper-parameter (all > 0, or >= 0, and < upper)."""
+    values = np.atleast_1d(np.asarray(value, dtype=float))
+    for v in values:
+        check_positive(name, float(v), strict=strict)
+        if upper is not None and v >= upper:
+            raise ValueError(f"{name}={float(v)!r} is not allowed; it must be < {upper}")
+    return value if np.ndim(value) == 0 else np.asarray(value, dtype=float)
+
+
+class Optimizer:
+    """Base class. ``step()`` updates every parameter of ``net`` from its gradient."""
+
+    def __init__(self, net: Module, lr: Hyper) -> None:
+        if not isinstance(net, Module):
+            raise ValueError(
+                f"optimizer needs a neuralab.nn.Module to walk; got {type(net).__name__}"
+            )
+        self.net = net
+        self.lr = check_hyper("lr", lr)
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+        self.steps = 0
+
+    def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        return self.net.named_parameters()
+
+    def step(self) -> None:
+        self.steps += 1
+        for name, param, grad in self.parameters():
+            self.update(param, grad, self.state.setdefault(name, {}))
+
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def zero_grad(self) -> None:
+        self.net.zero_grad()
+
+    # -- checkpointing ------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Arrays keyed ``"<param>/<slot>"`` plus ``"lr"`` and ``"steps"`` (for checkpoints)."""
+        out: dict[str, Any] = {f"{p}/{k}": v.copy() for p, s in self.state.items()
+                               for k, v in s.items()}
+        out["lr"] = np.asarray(self.lr, dtype=float)
+        out["steps"] = np.asarray(self.steps)
+        return out
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.state = {}
+        for key, value in state.items():
+            if key in ("lr", "steps"):
+                continue
+            pname, slot = key.rsplit("/", 1)
+            self.state.setdefault(pname, {})[slot] = np.array(value)
+        lr = np.asarray(state["lr"], dtype=float)
+        self.lr = float(lr) if lr.ndim == 0 else lr
+        self.steps = int(state["steps"])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr})"
