@@ -6,11 +6,9 @@ a ``Generator`` (used as is) or None (fresh entropy).
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 
-SeedLike = Union[int, np.integer, np.random.SeedSequence, np.random.Generator, None]
+SeedLike = int | np.integer | np.random.SeedSequence | np.random.Generator | None
 
 
 def as_generator(seed: SeedLike) -> np.random.Generator:

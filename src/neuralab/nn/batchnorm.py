@@ -35,7 +35,10 @@ class BatchNorm1d(Module):
         if affine:
             self.params = {"weight": np.ones(shape, dtype), "bias": np.zeros(shape, dtype)}
             self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.buffers = {"running_mean": np.zeros(shape, dtype), "running_var": np.ones(shape, dtype)}
+        self.buffers = {
+            "running_mean": np.zeros(shape, dtype),
+            "running_var": np.ones(shape, dtype),
+        }
 
     def _expand(self, a: np.ndarray) -> np.ndarray:
         return a if a.ndim == 1 else a[:, None, :]

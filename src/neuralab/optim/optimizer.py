@@ -30,7 +30,9 @@ def per_member(value: Hyper, param: np.ndarray) -> Any:
     return arr.reshape((-1,) + (1,) * (param.ndim - 1))
 
 
-def check_hyper(name: str, value: Hyper, *, strict: bool = True, upper: float | None = None) -> Hyper:
+def check_hyper(
+    name: str, value: Hyper, *, strict: bool = True, upper: float | None = None
+) -> Hyper:
     """Validate a scalar or per-member hyper-parameter (all > 0, or >= 0, and < upper)."""
     values = np.atleast_1d(np.asarray(value, dtype=float))
     for v in values:

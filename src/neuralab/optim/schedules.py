@@ -68,7 +68,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def lr_at(self, epoch: int) -> Hyper:
         e = min(epoch, self.T_max)
-        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * e / self.T_max)) / 2
+        cosine = (1 + math.cos(math.pi * e / self.T_max)) / 2
+        return self.eta_min + (self.base_lr - self.eta_min) * cosine
 
 
 SCHEDULES: dict[str, type[LRScheduler]] = {

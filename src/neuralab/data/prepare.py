@@ -1,0 +1,117 @@
+"""Preparing a dataset for training: seeded (stratified) splits and a bias column."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuralab._checks import check_choice
+from neuralab.data.dataset import Dataset
+from neuralab.rng import SeedLike, as_generator
+
+
+def _size(name: str, value: float | int, n: int) -> int:
+    """A split size as a count: a float is a fraction in [0, 1), an int a count in [0, n]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}={value!r} is not allowed; give a fraction in [0, 1) or a "
+                         f"count of samples")
+    if isinstance(value, (float, np.floating)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name}={value!r} is not allowed; a fraction must lie in [0, 1) "
+                             "(give an int for a count of samples)")
+        return round(value * n)
+    if not 0 <= value <= n:
+        raise ValueError(f"{name}={value!r} is not allowed; a count must lie in [0, {n}]")
+    return int(value)
+
+
+def _apportion(total: int, sizes: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Split ``total`` over groups in proportion to ``sizes`` (largest remainder, ≤ caps)."""
+    exact = total * sizes / max(sizes.sum(), 1)
+    quota = np.minimum(np.floor(exact).astype(np.int64), caps)
+    for i in np.argsort(-(exact - quota), kind="stable"):
+        if quota.sum() == total:
+            break
+        quota[i] += quota[i] < caps[i]
+    while quota.sum() < total:  # remainders exhausted by caps: fill wherever room is left
+        quota[np.flatnonzero(quota < caps)[0]] += 1
+    return quota
+
+
+def split_indices(
+    labels: np.ndarray | None,
+    n: int,
+    sizes: tuple[int, ...],
+    *,
+    shuffle: bool = True,
+    seed: SeedLike = None,
+) -> list[np.ndarray]:
+    """Index arrays [rest, *parts] with ``sizes[i]`` samples in part i, stratified by ``labels``.
+
+    Within each class the order is shuffled (or kept), then the parts take its tail in
+    turn: the last ``sizes[-1]`` go to the last part. ``labels=None``: no stratification.
+    """
+    rng = as_generator(seed) if shuffle else None
+    groups = [np.arange(n)] if labels is None else [
+        np.flatnonzero(labels == c) for c in np.unique(labels)]
+    counts = np.array([len(g) for g in groups])
+    left = counts.copy()
+    quotas = []
+    for size in sizes:
+        quotas.append(_apportion(size, counts, left))
+        left = left - quotas[-1]
+    parts: list[list[np.ndarray]] = [[] for _ in range(len(sizes) + 1)]
+    for g, group in enumerate(groups):
+        order = rng.permutation(group) if rng is not None else group
+        bounds = np.cumsum([left[g]] + [q[g] for q in quotas])
+        for p, piece in enumerate(np.split(order, bounds[:-1])):
+            parts[p].append(piece)
+    out = [np.concatenate(p) for p in parts]
+    return [rng.permutation(idx) if rng is not None else np.sort(idx) for idx in out]
+
+
+def split(
+    ds: Dataset,
+    test: float | int = 0.2,
+    val: float | int | None = None,
+    *,
+    stratify: bool | None = None,
+    shuffle: bool = True,
+    seed: SeedLike = None,
+) -> tuple[Dataset, ...]:
+    """``(train, test)``, or ``(train, val, test)`` when ``val`` is given.
+
+    ``test``/``val`` are fractions in [0, 1) (a float) or counts (an int); train gets the
+    rest. ``stratify`` (default: on for classification) keeps each class's share equal in
+    every part, to within one sample. Same ``seed`` → same split.
+    """
+    n = len(ds)
+    sizes = [_size("test", test, n)] if val is None else [_size("val", val, n),
+                                                          _size("test", test, n)]
+    if isinstance(test, float) and isinstance(val, float) and test + val > 1.0:
+        raise ValueError(f"test={test} and val={val} add up to {test + val:g}; the fractions "
+                         "must sum to at most 1")
+    if sum(sizes) > n:
+        raise ValueError(f"test and val take {sum(sizes)} samples but {ds.name} has only {n}")
+    if stratify is None:
+        stratify = ds.task == "classification"
+    elif stratify and ds.task != "classification":
+        raise ValueError(f"stratify=True needs class labels; {ds.name} is a regression dataset")
+    parts = split_indices(ds.y if stratify else None, n, tuple(sizes), shuffle=shuffle,
+                          seed=seed)
+    names = ["train", "test"] if val is None else ["train", "val", "test"]
+    return tuple(ds.subset(idx, name=f"{ds.name}/{part}")
+                 for idx, part in zip(parts, names, strict=True))
+
+
+def add_bias_column(ds: Dataset, where: str = "last") -> Dataset:
+    """``ds`` with a column of ones added to its flat ``X`` (n, d) → (n, d+1).
+
+    ``where="first"`` prepends it (seed 003's 785-vector), ``"last"`` appends it (IST).
+    """
+    check_choice("where", where, ("first", "last"))
+    if ds.X.ndim != 2:
+        raise ValueError(f"{ds.name}: a bias column needs flat X (n, d); got {ds.X.shape}")
+    ones = np.ones((len(ds), 1), dtype=ds.X.dtype)
+    X = np.hstack([ones, ds.X] if where == "first" else [ds.X, ones])
+    return ds.replace(X=X, meta={**ds.meta, "bias_column": where})
