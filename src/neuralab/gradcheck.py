@@ -6,6 +6,13 @@ Elements where *both* gradients are below ``atol`` (1e-8, above the ~1e-9 round-
 centred difference with h = 1e-6 on an O(1) objective) count as exact: a gradient that is
 truly zero — a bias feeding batch norm — is not reported as a 100 % error of noise against
 noise, while any non-zero gradient is still judged relatively.
+
+Round-off floor: the objective carries round-off of about eps·|f|, so a centred difference
+cannot resolve an element better than eps·|f|/h ≈ 2e-10·|f|. A correct gradient element of
+1e-5 (deep in a net, behind LeakyReLU's 0.01 slope, a tiny softmax probability) would show a
+"relative error" of 1e-5 that is pure noise. ``check_module`` and ``check_loss`` therefore
+count elements whose absolute difference is below ``roundoff_floor`` (ten times that bound)
+as exact; a gradient that is wrong by more than round-off is still caught.
 """
 
 from __future__ import annotations
@@ -19,12 +26,26 @@ from neuralab.nn.losses import Loss
 from neuralab.nn.module import Module
 
 
-def rel_error(a: np.ndarray, b: np.ndarray, tiny: float = 1e-12, atol: float = 1e-8) -> float:
-    """Largest element-wise relative error between two gradients (see module docstring)."""
+def rel_error(
+    a: np.ndarray, b: np.ndarray, tiny: float = 1e-12, atol: float = 1e-8, floor: float = 0.0
+) -> float:
+    """Largest element-wise relative error between two gradients (see module docstring).
+
+    Elements with ``|a − b| <= floor`` count as exact (see :func:`roundoff_floor`).
+    """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    err = np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), tiny)
-    both_zero = (np.abs(a) < atol) & (np.abs(b) < atol)
-    return float(np.max(np.where(both_zero, 0.0, err), initial=0.0))
+    if a.shape != b.shape:
+        raise ValueError(f"gradients to compare have shapes {a.shape} and {b.shape}")
+    diff = np.abs(a - b)
+    err = diff / np.maximum(np.abs(a) + np.abs(b), tiny)
+    exact = ((np.abs(a) < atol) & (np.abs(b) < atol)) | (diff <= floor)
+    return float(np.max(np.where(exact, 0.0, err), initial=0.0))
+
+
+def roundoff_floor(scale: float, h: float = 1e-6) -> float:
+    """Smallest gradient difference a centred difference resolves on an objective of size
+    ``scale``: ``10 · eps · max(1, scale) / h`` (about 2e-9 for h = 1e-6, |f| ≤ 1)."""
+    return 10 * float(np.finfo(np.float64).eps) * max(1.0, abs(scale)) / h
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -80,15 +101,21 @@ def check_module(
         y = module.forward(x)
         return float(np.sum(loss.forward(y, target))) if loss is not None else float(np.sum(y * R))
 
-    objective()
+    f0 = objective()
+    scale = abs(f0) if loss is not None else float(np.sum(np.abs(module.forward(x) * R)))
+    floor = roundoff_floor(scale, h)
     upstream = loss.backward() if loss is not None else R
     grad_in = module.backward(upstream)
     analytic = {name: g.copy() for name, _, g in module.named_parameters()}
     result = GradCheckResult()
     if grad_in is not None:
-        result.errors["input"] = rel_error(grad_in, numerical_gradient(objective, x, h))
+        result.errors["input"] = rel_error(
+            grad_in, numerical_gradient(objective, x, h), floor=floor
+        )
     for name, p, _ in module.named_parameters():
-        result.errors[name] = rel_error(analytic[name], numerical_gradient(objective, p, h))
+        result.errors[name] = rel_error(
+            analytic[name], numerical_gradient(objective, p, h), floor=floor
+        )
     return result
 
 
@@ -97,7 +124,7 @@ def check_loss(
 ) -> GradCheckResult:
     """Compare ``loss.backward()`` with finite differences of ``loss.forward`` w.r.t. ``pred``."""
     pred = np.array(pred, dtype=np.float64)
-    loss.forward(pred, target)
+    floor = roundoff_floor(float(np.sum(np.abs(loss.forward(pred, target)))), h)
     analytic = loss.backward().copy()
     numeric = numerical_gradient(lambda: loss.forward(pred, target), pred, h)
-    return GradCheckResult({"pred": rel_error(analytic, numeric)})
+    return GradCheckResult({"pred": rel_error(analytic, numeric, floor=floor)})

@@ -36,13 +36,18 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             self._scale = None
             return x
-        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        self._x_ndim = x.ndim
         self.mask = (self._draw(x.shape, dtype) >= self.p).astype(dtype)
         self._scale = self.mask / dtype.type(1.0 - self.p)
         return x * self._scale
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out if self._scale is None else grad_out * self._scale
+        if self._scale is None:
+            return grad_out
+        grad_in = grad_out * self._scale
+        # An ensemble's masks (E, B, F) on a shared batch (B, F): sum the members' gradients.
+        return grad_in if grad_in.ndim == self._x_ndim else grad_in.sum(axis=0)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

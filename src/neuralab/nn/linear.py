@@ -85,10 +85,28 @@ class Linear(Module):
         else:
             np.matmul(x.swapaxes(-1, -2), grad_out, out=dW)
         if self.use_bias:
-            grad_out.sum(axis=-2, out=self.grads["bias"])
+            db = self.grads["bias"]
+            if grad_out.dtype == db.dtype:
+                # Σ over the batch axis as a product with a ones vector: one BLAS call, where
+                # NumPy's sum over axis -2 is 3-10× slower (docs/performance.md).
+                ones = self._ones(grad_out.shape[-2], db.dtype)
+                (np.dot if grad_out.ndim == 2 else np.matmul)(ones, grad_out, out=db)
+            else:
+                grad_out.sum(axis=-2, out=db)
         if not self.input_grad:
             return None
-        return np.dot(grad_out, W.T) if W.ndim == 2 else np.matmul(grad_out, W.swapaxes(-1, -2))
+        if W.ndim == 2:
+            return np.dot(grad_out, W.T)
+        grad_in = np.matmul(grad_out, W.swapaxes(-1, -2))
+        # A batch (B, in) shared by all members: its gradient is the sum over members.
+        return grad_in if x.ndim == grad_in.ndim else grad_in.sum(axis=0)
+
+    def _ones(self, n: int, dtype: np.dtype) -> np.ndarray:
+        """A cached ones vector of length ``n`` (private: never handed out)."""
+        ones = getattr(self, "_ones_cache", None)
+        if ones is None or len(ones) != n or ones.dtype != dtype:
+            ones = self._ones_cache = np.ones(n, dtype)
+        return ones
 
     def extra_repr(self) -> str:
         e = "" if self.n_models is None else f", n_models={self.n_models}"

@@ -30,6 +30,50 @@ def per_member(value: Hyper, param: np.ndarray) -> Any:
     return arr.reshape((-1,) + (1,) * (param.ndim - 1))
 
 
+def is_zero(value: Hyper) -> bool:
+    """True when a hyper-parameter is 0 for every member (a plain float costs no NumPy call)."""
+    if isinstance(value, (int, float)):
+        return value == 0
+    return not np.any(value)
+
+
+_BLAS_KERNELS: dict[tuple[str, np.dtype], Any] = {}
+
+
+def blas_kernel(name: str, dtype: np.dtype) -> Any:
+    """SciPy's BLAS routine ``name`` ("axpy", "gemm") for float32/float64, or None.
+
+    SciPy is optional (callers fall back to NumPy without it) and imported on first use:
+    ``scipy.linalg`` takes ~0.2 s to import.
+    """
+    key = (name, dtype)
+    if key not in _BLAS_KERNELS:
+        prefix = {np.dtype(np.float32): "s", np.dtype(np.float64): "d"}.get(np.dtype(dtype))
+        try:
+            from scipy.linalg import blas
+        except ImportError:
+            blas = None
+        _BLAS_KERNELS[key] = getattr(blas, f"{prefix}{name}", None) if prefix else None
+    return _BLAS_KERNELS[key]
+
+
+def sub_scaled(param: np.ndarray, lr: Hyper, grad: np.ndarray) -> None:
+    """``param -= lr * grad`` in place (``lr`` a scalar or per-member ``(E,)``).
+
+    With a scalar ``lr`` and contiguous arrays this is one BLAS axpy: one pass over memory
+    and no temporary (NumPy's ``param -= lr * grad`` allocates ``lr * grad`` and makes two
+    passes). The result is the same up to float rounding (axpy may use a fused multiply-add,
+    as PyTorch's ``param.add_(grad, alpha=-lr)`` does).
+    """
+    if isinstance(lr, (int, float)) and param.flags.c_contiguous and grad.flags.c_contiguous \
+            and grad.dtype == param.dtype:
+        axpy = blas_kernel("axpy", param.dtype)
+        if axpy is not None:
+            axpy(grad.reshape(-1), param.reshape(-1), a=-lr)  # writes into param's memory
+            return
+    param -= per_member(lr, param) * grad
+
+
 def check_hyper(
     name: str, value: Hyper, *, strict: bool = True, upper: float | None = None
 ) -> Hyper:

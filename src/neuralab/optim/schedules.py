@@ -28,10 +28,15 @@ class LRScheduler:
         return self.optimizer.lr
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {"last_epoch": np.asarray(self.last_epoch)}
+        # base_lr too (as PyTorch's base_lrs): the optimizer's lr is already decayed on resume.
+        return {"last_epoch": np.asarray(self.last_epoch),
+                "base_lr": np.asarray(self.base_lr, dtype=float)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         self.last_epoch = int(state["last_epoch"])
+        if "base_lr" in state:
+            base = np.asarray(state["base_lr"], dtype=float)
+            self.base_lr = float(base) if base.ndim == 0 else base
         self.optimizer.lr = self.lr_at(self.last_epoch)
 
 

@@ -1,0 +1,169 @@
+"""The scikit-learn parameter protocol without scikit-learn: ``get_params``, ``set_params``,
+``__repr__`` and (when scikit-learn is installed) ``__sklearn_tags__``.
+
+The constructor of every estimator only stores its arguments; this base reads their names
+from the signature, as scikit-learn's ``BaseEstimator`` does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any, ClassVar
+
+import numpy as np
+
+from neuralab._checks import suggest
+from neuralab.exceptions import NeuralabError
+
+
+class NotFittedError(NeuralabError, ValueError, AttributeError):
+    """The estimator is used before ``fit`` (a ValueError and an AttributeError, like
+    scikit-learn's, so ``hasattr(est, "coef_")`` is False before fitting)."""
+
+
+_SK_NOT_FITTED: dict[type, type] = {}
+
+
+def not_fitted(message: str) -> NotFittedError:
+    """A NotFittedError; also scikit-learn's NotFittedError when scikit-learn is loaded
+    (its checks look for that class; neuralab never imports scikit-learn just for this)."""
+    sk = sys.modules.get("sklearn.exceptions")
+    if sk is None:
+        return NotFittedError(message)
+    base = sk.NotFittedError
+    if base not in _SK_NOT_FITTED:
+        _SK_NOT_FITTED[base] = type("NotFittedError", (NotFittedError, base), {})
+    return _SK_NOT_FITTED[base](message)
+
+
+class Params:
+    """get/set parameters by constructor name; short repr of the non-default ones."""
+
+    _estimator_type: ClassVar[str | None] = None  # "classifier" or "regressor"
+    _multi_output: ClassVar[bool] = False
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self"
+                      and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            out[name] = value
+        return out
+
+    def set_params(self, **params: Any) -> Params:
+        names = self._get_param_names()
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in names:
+                raise ValueError(f"{type(self).__name__} has no parameter {name!r}"
+                                 f"{suggest(name, names)}; its parameters are {', '.join(names)}")
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            getattr(self, name).set_params(**sub_params)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in
+                    inspect.signature(type(self).__init__).parameters.values()}
+        shown = []
+        for name in self._get_param_names():
+            value = getattr(self, name, None)
+            default = defaults.get(name, inspect.Parameter.empty)
+            try:
+                same = default is not inspect.Parameter.empty and bool(
+                    np.all(value == default)) and type(value) is type(default)
+            except (ValueError, TypeError):
+                same = False
+            if not same:
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
+
+        kind = self._estimator_type
+        return Tags(
+            estimator_type=kind,
+            target_tags=TargetTags(required=True, multi_output=self._multi_output,
+                                   single_output=True),
+            transformer_tags=None,
+            classifier_tags=ClassifierTags() if kind == "classifier" else None,
+            regressor_tags=RegressorTags() if kind == "regressor" else None,
+            input_tags=InputTags(),
+        )
+
+
+def clone(est: Any) -> Any:
+    """A new unfitted estimator with the same parameters (nested estimators cloned too)."""
+    params = {k: clone(v) if isinstance(v, Params) else v
+              for k, v in est.get_params(deep=False).items()}
+    return type(est)(**params)
+
+
+# -- parameters as JSON (model files and checkpoints) -------------------------------------
+def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: _encode(v) for k, v in params.items() if k != "callbacks"}
+
+
+def _encode(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v)
+    if isinstance(v, np.random.SeedSequence):
+        return {"__seed_sequence__": {"entropy": v.entropy, "spawn_key": list(v.spawn_key),
+                                      "pool_size": v.pool_size}}
+    if isinstance(v, np.random.Generator):
+        return None  # a live generator cannot be stored; the file records no seed
+    if isinstance(v, type) or isinstance(v, np.dtype):
+        return np.dtype(v).name
+    if isinstance(v, Params):
+        return {"__estimator__": type(v).__name__,
+                "params": params_to_json(v.get_params(deep=False))}
+    if isinstance(v, dict):
+        return {str(k): _encode(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return {"__tuple__": [_encode(x) for x in v]} if isinstance(v, tuple) else \
+            [_encode(x) for x in np.asarray(v).tolist()] if isinstance(v, np.ndarray) else \
+            [_encode(x) for x in v]
+    raise ValueError(f"parameter value {v!r} ({type(v).__name__}) cannot be stored in a "
+                     "model file")
+
+
+def params_from_json(params: dict[str, Any], registry: dict[str, type]) -> dict[str, Any]:
+    return {k: _decode(v, registry) for k, v in params.items()}
+
+
+def _decode(v: Any, registry: dict[str, type]) -> Any:
+    if isinstance(v, list):
+        return [_decode(x, registry) for x in v]
+    if isinstance(v, dict):
+        if "__tuple__" in v:
+            return tuple(_decode(x, registry) for x in v["__tuple__"])
+        if "__seed_sequence__" in v:
+            s = v["__seed_sequence__"]
+            return np.random.SeedSequence(s["entropy"], spawn_key=tuple(s["spawn_key"]),
+                                          pool_size=s["pool_size"])
+        if "__estimator__" in v:
+            cls = registry.get(v["__estimator__"])
+            if cls is None:
+                raise ValueError(f"unknown estimator {v['__estimator__']!r}")
+            return cls(**params_from_json(v["params"], registry))
+        return {k: _decode(x, registry) for k, x in v.items()}
+    return v

@@ -1,0 +1,197 @@
+"""Multi-layer perceptrons: ``MLPClassifier`` (softmax + cross-entropy) and ``MLPRegressor``
+(linear output + MSE), trained by the shared loop (any optimizer, schedule, batch size,
+dropout, batch norm, L1/L2, flooding, early stopping, ensembles)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neuralab._checks import check_choice, check_in_range, check_positive
+from neuralab.models._base import ClassifierMixin, NetEstimator, RegressorMixin, as_tuple
+from neuralab.nn.activations import ACTIVATIONS, LeakyReLU
+from neuralab.nn.batchnorm import BatchNorm1d
+from neuralab.nn.containers import Sequential
+from neuralab.nn.dropout import Dropout
+from neuralab.nn.init import INITS
+from neuralab.nn.linear import Linear
+from neuralab.nn.losses import MSE, Loss, SoftmaxCrossEntropy
+from neuralab.nn.module import Module
+
+# "auto" picks He for ReLU-like units and Xavier for the rest (Glorot & Bengio; He et al.).
+AUTO_INIT = {"relu": "he", "leaky_relu": "he"}
+
+
+def per_layer(name: str, value: Any, n_layers: int) -> list[Any]:
+    """One value for all hidden layers, or a list with one value per hidden layer."""
+    values = list(as_tuple(value))
+    if len(values) == 1:
+        return values * n_layers
+    if len(values) != n_layers:
+        raise ValueError(f"{name}={value!r} is not allowed; give one value or {n_layers} "
+                         f"(one per hidden layer)")
+    return values
+
+
+class _MLP(NetEstimator):
+    """Network building and validation shared by the two MLPs."""
+
+    def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
+        hidden = self.hidden
+        hidden = () if hidden is None else as_tuple(hidden)
+        for h in hidden:
+            check_positive("hidden", h, integer=True)
+        n = len(hidden)
+        acts = [check_choice("activation", a, ACTIVATIONS)
+                for a in per_layer("activation", self.activation, max(n, 1))][:n]
+        drops = [check_in_range("dropout", d, 0.0, 1.0)
+                 for d in per_layer("dropout", self.dropout, max(n, 1))][:n]
+        check_in_range("negative_slope", self.negative_slope, 0.0, 1.0, closed="both")
+        if self.init != "auto":
+            check_choice("init", self.init, [*INITS, "auto"])
+        check_positive("init_std", self.init_std)
+        return {"hidden": hidden, "activations": acts, "dropouts": drops}
+
+    def _build_net(self, n_in: int, n_out: int, rng: Any, cfg: dict[str, Any]) -> Module:
+        E, dtype = cfg["n_models"], cfg["dtype"]
+        sizes = [n_in, *cfg["hidden"]]
+        layers: list[Module] = []
+        for i, (act, p) in enumerate(zip(cfg["activations"], cfg["dropouts"], strict=True)):
+            init = AUTO_INIT.get(act, "xavier") if self.init == "auto" else self.init
+            layers.append(Linear(sizes[i], sizes[i + 1], init=init, std=self.init_std, rng=rng,
+                                 dtype=dtype, input_grad=i > 0))
+            if self.batch_norm:
+                layers.append(BatchNorm1d(sizes[i + 1], n_models=E, dtype=dtype))
+            layers.append(LeakyReLU(self.negative_slope) if act == "leaky_relu"
+                          else ACTIVATIONS[act]())
+            if p > 0:
+                layers.append(Dropout(p, rng=rng))
+        last = cfg["activations"][-1] if cfg["activations"] else "identity"
+        init = (AUTO_INIT.get(last, "xavier") if self.init == "auto" else self.init)
+        layers.append(Linear(sizes[-1], n_out, init=init, std=self.init_std, rng=rng,
+                             dtype=dtype, input_grad=bool(cfg["hidden"])))
+        return Sequential(*layers)
+
+    def _train(self, X, y, validation, eval_sets, epochs) -> None:  # type: ignore[override]
+        b = self._cfg["batch_size"]
+        if self.batch_norm and b is not None and b < len(X) and len(X) % b == 1:
+            raise ValueError(
+                f"batch_norm=True needs at least 2 samples in every batch, but {len(X)} "
+                f"samples with batch_size={b} leave a last batch of 1; choose another "
+                "batch_size")
+        super()._train(X, y, validation, eval_sets, epochs)
+
+
+_DOC_PARAMS = """
+    Parameters
+    ----------
+    hidden : sizes of the hidden layers, default (20,). ``()`` gives a linear model.
+    activation : "relu" (default), "leaky_relu", "tanh", "sigmoid", "identity"; one for
+        all hidden layers or a list with one per layer.
+    negative_slope : slope of leaky_relu for x < 0 (default 0.01).
+    init : "auto" (He for ReLU-like layers, Xavier otherwise) or a scheme of
+        :mod:`neuralab.nn.init` ("he", "xavier", "normal", "uniform", "zeros", ...).
+    init_std : standard deviation of ``init="normal"`` (default 1e-4, the CS324 skeleton).
+    dropout : drop probability after each hidden layer (float or one per layer), in [0, 1).
+    batch_norm : batch normalisation after each hidden Linear (default False).
+    optimizer : "sgd" (default), "adam" or "rmsprop".
+    lr : learning rate (default 0.01); an ensemble may give one per member.
+    momentum, nesterov, weight_decay : SGD (and RMSProp momentum) settings; momentum and
+        weight_decay may be given per member.
+    betas : Adam's (β₁, β₂), default (0.9, 0.999).
+    schedule : None, "step", "exponential" or "cosine", stepped once per epoch, with
+        ``schedule_params`` (step: step_size=30, gamma=0.1; exponential: gamma=0.95;
+        cosine: T_max=epochs, eta_min=0).
+    batch_size : int (default 32) or "full".
+    epochs : number of epochs (default 100). shuffle : reshuffle every epoch (default True).
+    l1, l2 : penalty strengths on the weights (λ Σ|W| and λ/2 Σ W²), default 0.
+    flooding : flood level b (Ishida et al. 2020) or None.
+    early_stopping, patience, min_delta, monitor, restore_best_weights : stop when
+        ``monitor`` ("val_loss" default, "val_acc", "train_loss", "train_acc") has not
+        improved by ``min_delta`` for ``patience`` evaluations.
+    eval_every : compute the metrics every N epochs (and at the last one), default 1.
+    dtype : "float32" (default) or "float64".
+    n_models : None, or E to train E independently seeded models in one vectorized pass.
+    seed : int, SeedSequence, Generator or None.
+    verbose : print a line per evaluated epoch. callbacks : list of Callback objects.
+"""
+
+
+class MLPClassifier(ClassifierMixin, _MLP):
+    def __init__(self, hidden=(20,), activation="relu", *, negative_slope=0.01, init="auto",
+                 init_std=1e-4, dropout=0.0, batch_norm=False, optimizer="sgd", lr=0.01,
+                 momentum=0.0, nesterov=False, weight_decay=0.0, betas=(0.9, 0.999),
+                 schedule=None, schedule_params=None, batch_size=32, epochs=100, shuffle=True,
+                 l1=0.0, l2=0.0, flooding=None, early_stopping=False, patience=10,
+                 min_delta=0.0, monitor="val_loss", restore_best_weights=True,
+                 target_accuracy=None, eval_every=1, dtype="float32", n_models=None,
+                 seed=None, verbose=0, callbacks=None) -> None:
+        self.hidden, self.activation, self.negative_slope = hidden, activation, negative_slope
+        self.init, self.init_std, self.dropout, self.batch_norm = init, init_std, dropout, \
+            batch_norm
+        self.optimizer, self.lr, self.momentum, self.nesterov = optimizer, lr, momentum, nesterov
+        self.weight_decay, self.betas = weight_decay, betas
+        self.schedule, self.schedule_params = schedule, schedule_params
+        self.batch_size, self.epochs, self.shuffle = batch_size, epochs, shuffle
+        self.l1, self.l2, self.flooding = l1, l2, flooding
+        self.early_stopping, self.patience, self.min_delta = early_stopping, patience, min_delta
+        self.monitor, self.restore_best_weights = monitor, restore_best_weights
+        self.target_accuracy, self.eval_every, self.dtype = target_accuracy, eval_every, dtype
+        self.n_models, self.seed, self.verbose, self.callbacks = n_models, seed, verbose, \
+            callbacks
+
+    def _make_loss(self, cfg: dict[str, Any]) -> Loss:
+        return SoftmaxCrossEntropy()
+
+
+class MLPRegressor(RegressorMixin, _MLP):
+    def __init__(self, hidden=(20,), activation="relu", *, negative_slope=0.01, init="auto",
+                 init_std=1e-4, dropout=0.0, batch_norm=False, optimizer="sgd", lr=0.01,
+                 momentum=0.0, nesterov=False, weight_decay=0.0, betas=(0.9, 0.999),
+                 schedule=None, schedule_params=None, batch_size=32, epochs=100, shuffle=True,
+                 l1=0.0, l2=0.0, flooding=None, early_stopping=False, patience=10,
+                 min_delta=0.0, monitor="val_loss", restore_best_weights=True,
+                 eval_every=1, dtype="float32", n_models=None, seed=None, verbose=0,
+                 callbacks=None) -> None:
+        self.hidden, self.activation, self.negative_slope = hidden, activation, negative_slope
+        self.init, self.init_std, self.dropout, self.batch_norm = init, init_std, dropout, \
+            batch_norm
+        self.optimizer, self.lr, self.momentum, self.nesterov = optimizer, lr, momentum, nesterov
+        self.weight_decay, self.betas = weight_decay, betas
+        self.schedule, self.schedule_params = schedule, schedule_params
+        self.batch_size, self.epochs, self.shuffle = batch_size, epochs, shuffle
+        self.l1, self.l2, self.flooding = l1, l2, flooding
+        self.early_stopping, self.patience, self.min_delta = early_stopping, patience, min_delta
+        self.monitor, self.restore_best_weights = monitor, restore_best_weights
+        self.eval_every, self.dtype = eval_every, dtype
+        self.n_models, self.seed, self.verbose, self.callbacks = n_models, seed, verbose, \
+            callbacks
+
+    def _make_loss(self, cfg: dict[str, Any]) -> Loss:
+        return MSE()
+
+
+MLPClassifier.__doc__ = f"""Multi-layer perceptron classifier: softmax output, cross-entropy loss.
+{_DOC_PARAMS}    target_accuracy : stop once the training accuracy reaches this value (e.g. 1.0);
+        the epoch is kept in ``converged_epoch_``.
+
+    Examples
+    --------
+    >>> from neuralab.data import moons
+    >>> ds = moons(n=200, noise=0.1, seed=0)
+    >>> clf = MLPClassifier(hidden=(20,), lr=0.1, epochs=30, seed=0).fit(ds.X, ds.y)
+    >>> clf.predict(ds.X[:3]).shape
+    (3,)
+    """
+
+MLPRegressor.__doc__ = f"""Multi-layer perceptron regressor: linear output, mean squared error.
+{_DOC_PARAMS}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.linspace(-1, 1, 50)[:, None]; y = X[:, 0] ** 2
+    >>> reg = MLPRegressor(hidden=(16,), optimizer="adam", lr=0.01, epochs=20, seed=0)
+    >>> reg.fit(X, y).predict(X).shape
+    (50,)
+    """
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

@@ -1,0 +1,166 @@
+"""One-vs-rest: K binary clones of an estimator, the most confident one wins."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from neuralab.exceptions import ModelFileError
+from neuralab.io import from_json_text, json_text, load_arrays, save_arrays
+from neuralab.models._base import REGISTRY, NetEstimator
+from neuralab.models._params import (
+    Params,
+    clone,
+    not_fitted,
+    params_from_json,
+    params_to_json,
+)
+from neuralab.models._validation import check_X, check_y
+from neuralab.train.metrics import accuracy
+
+
+class OneVsRest(Params):
+    """K binary classifiers, classifier k trained on "class k" (1) vs "the rest" (0).
+
+    ``predict`` picks the most confident one: the probability of its positive class when
+    the estimator has ``predict_proba`` (logistic regression, MLPs), else its signed
+    distance to the boundary ``(w·x + b) / ‖w‖`` (perceptrons, seed 003).
+
+    Parameters
+    ----------
+    estimator : the binary estimator to clone (default ``Perceptron()``).
+
+    Examples
+    --------
+    >>> from neuralab.models import Perceptron
+    >>> import numpy as np
+    >>> X = np.array([[0., 0.], [0., 5.], [5., 0.], [0.2, 0.], [0., 5.2], [5.2, 0.]])
+    >>> ovr = OneVsRest(Perceptron(lr=0.1, epochs=20, seed=0)).fit(X, [0, 1, 2, 0, 1, 2])
+    >>> ovr.predict(X).tolist()
+    [0, 1, 2, 0, 1, 2]
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(self, estimator=None) -> None:
+        self.estimator = estimator
+
+    def _base(self) -> NetEstimator:
+        if self.estimator is None:
+            from neuralab.models.perceptron import Perceptron
+
+            return Perceptron()
+        if not hasattr(self.estimator, "fit") or not hasattr(self.estimator, "get_params"):
+            raise ValueError(f"estimator={self.estimator!r} is not allowed; give a neuralab "
+                             "classifier such as Perceptron() or LogisticRegression()")
+        return self.estimator
+
+    def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None
+            ) -> OneVsRest:
+        """Fit one binary clone per class; returns self."""
+        base = self._base()
+        X = check_X(X, dtype=np.float64, owner="OneVsRest")
+        y = check_y(y, len(X), owner="OneVsRest", classifier=True)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"OneVsRest needs at least 2 classes to train; y has 1 class "
+                             f"({classes.tolist()})")
+        self.classes_, self.n_features_in_ = classes, X.shape[1]
+        self.estimators_ = []
+        for c in classes:
+            est = clone(base)
+            val = None
+            if validation is not None:
+                Xv, yv = validation
+                val = (Xv, (np.asarray(yv) == c).astype(np.int64))
+            est.fit(X, (y == c).astype(np.int64), validation=val)
+            self.estimators_.append(est)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "estimators_"):
+            raise not_fitted("this OneVsRest is not fitted yet; call fit(X, y) first")
+
+    def _confidence(self, est: Any, X: np.ndarray) -> np.ndarray:
+        if hasattr(est, "predict_proba"):
+            return est.predict_proba(X)[..., 1]
+        d = est.decision_function(X)
+        norm = np.linalg.norm(est.coef_.reshape(-1))
+        return d / norm if norm > 0 else d
+
+    def confidences(self, X: Any) -> np.ndarray:
+        """Confidence of every binary classifier, (n, K)."""
+        self._check_fitted()
+        X = check_X(X, dtype=np.float64, owner="OneVsRest", n_features=self.n_features_in_)
+        return np.stack([self._confidence(e, X) for e in self.estimators_], axis=-1)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Confidences (n, K); for two classes the margin of the second over the first (n,)."""
+        C = self.confidences(X)
+        return C[:, 1] - C[:, 0] if C.shape[1] == 2 else C
+
+    def predict(self, X: Any) -> np.ndarray:
+        index = self.confidences(X).argmax(axis=-1)
+        return self.classes_[index]
+
+    @property
+    def predict_proba(self) -> Any:
+        base = self.estimators_[0] if hasattr(self, "estimators_") else self._base()
+        if not hasattr(base, "predict_proba"):
+            raise AttributeError(f"OneVsRest over {type(base).__name__} has no predict_proba")
+
+        def predict_proba(X: Any) -> np.ndarray:
+            """Positive-class probabilities, normalised to sum to 1 per row, (n, K)."""
+            P = self.confidences(X)
+            return P / np.maximum(P.sum(axis=-1, keepdims=True), 1e-300)
+
+        return predict_proba
+
+    def score(self, X: Any, y: Any) -> float:
+        pred = self.predict(X)
+        return accuracy(check_y(y, len(pred), owner="OneVsRest", classifier=True), pred)
+
+    def binary_error_rates(self, X: Any, y: Any) -> np.ndarray:
+        """Misclassification rate of each binary classifier on its own k-vs-rest task, (K,)."""
+        self._check_fitted()
+        X = check_X(X, dtype=np.float64, owner="OneVsRest", n_features=self.n_features_in_)
+        y = check_y(y, len(X), owner="OneVsRest", classifier=True)
+        return np.array([1.0 - accuracy((y == c).astype(np.int64), e.predict(X))
+                         for c, e in zip(self.classes_, self.estimators_, strict=True)])
+
+    # -- files --------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        self._check_fitted()
+        arrays: dict[str, np.ndarray] = {"meta/estimator": np.array("OneVsRest"),
+                                         "meta/params": json_text(params_to_json(
+                                             self.get_params(deep=False)))}
+        for k, est in enumerate(self.estimators_):
+            arrays.update({f"est{k}/{key}": v for key, v in est.checkpoint().items()})
+        classes = np.asarray(self.classes_)
+        arrays["meta/classes"] = classes.astype(str) if classes.dtype.kind == "O" else classes
+        save_arrays(path, {"estimator": "OneVsRest", "n_classes": len(self.estimators_),
+                           "n_features_in": self.n_features_in_}, arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> OneVsRest:
+        header, arrays = load_arrays(path)
+        if header.get("estimator") != "OneVsRest":
+            raise ModelFileError(f"{path} holds a {header.get('estimator')!r}, not a OneVsRest")
+        try:
+            ovr = cls(**params_from_json(from_json_text(arrays["meta/params"]), REGISTRY))
+            ovr.classes_ = arrays["meta/classes"]
+            ovr.n_features_in_ = int(header["n_features_in"])
+            ovr.estimators_ = []
+            for k in range(int(header["n_classes"])):
+                prefix = f"est{k}/"
+                state = {key[len(prefix):]: v for key, v in arrays.items()
+                         if key.startswith(prefix)}
+                ovr.estimators_.append(NetEstimator._from_state(state))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelFileError(f"{path} is not a valid OneVsRest model file: {exc}") from None
+        return ovr
+
+
+__all__ = ["OneVsRest"]

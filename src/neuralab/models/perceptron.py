@@ -1,0 +1,219 @@
+"""Rosenblatt's perceptron: the mistake-driven rule, online or batch, binary or multi-class.
+
+Binary (one score ``s = w·x + b``, labels mapped to t ∈ {−1, +1}): a point is a mistake when
+``t s ≤ 0`` (a point on the boundary counts, so training from w = 0 starts), and then
+
+    online:  w ← w + η t x,   b ← b + η t                      (per sample, seed 000)
+    batch:   w ← w + η mean_{mistakes}(t x),  b ← b + η mean(t)  (per epoch, seed 001)
+
+Multi-class (one score per class): on a mistake (true score not strictly the largest) add
+η x to the true class row and subtract it from the highest-scoring other class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neuralab._checks import check_choice, check_positive
+from neuralab.models._base import ClassifierMixin
+from neuralab.models.linear import _LinearModel
+from neuralab.nn.containers import Sequential
+from neuralab.nn.linear import Linear
+from neuralab.nn.losses import Loss, PerceptronCriterion
+from neuralab.nn.module import Module
+from neuralab.train.loop import Trainer
+
+
+class MulticlassPerceptronCriterion(Loss):
+    """``mean(max(0, max_{k≠y} s_k − s_y))`` on scores (…, B, K) and labels (B,)."""
+
+    def forward(self, scores: np.ndarray, target: np.ndarray) -> float | np.ndarray:
+        idx = np.broadcast_to(np.asarray(target), scores.shape[:-1])[..., None]
+        true = np.take_along_axis(scores, idx, axis=-1)
+        others = scores.copy()
+        np.put_along_axis(others, idx, -np.inf, axis=-1)
+        self._pred = others.argmax(axis=-1)[..., None]
+        gap = np.take_along_axis(others, self._pred, axis=-1) - true
+        self._active, self._idx, self._shape = gap >= 0, idx, scores.shape
+        per = np.maximum(gap[..., 0], 0)
+        out = per.mean(axis=-1)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def backward(self) -> np.ndarray:
+        grad = np.zeros(self._shape)
+        w = self._active.astype(float) / self._shape[-2]
+        np.put_along_axis(grad, self._pred, w, axis=-1)  # the wrongly winning class: +
+        np.put_along_axis(grad, self._idx, -w, axis=-1)  # the true class: − (never the same)
+        return grad
+
+
+class _PerceptronTrainer(Trainer):
+    """The mistake-driven updates, written out; everything else is the shared loop's."""
+
+    mode = "online"
+
+    def train_epoch(self, X: np.ndarray, T: np.ndarray) -> float:
+        self.in_epoch = True
+        lin = self.net[0]
+        W, b = lin.params["weight"], lin.params.get("bias")
+        lr = float(self.base_lr)
+        if self.mode == "online":
+            order = self.gens[0].permutation(len(X)) if self.shuffle else range(len(X))
+            if W.shape[1] == 1:
+                loss = _online_binary(X, T[:, 0], W[:, 0], b, lr, order)
+            else:
+                loss = _online_multi(X, T, W, b, lr, order)
+            self.step += len(X)
+        else:
+            loss = _batch_binary(X, T[:, 0], W[:, 0], b, lr) if W.shape[1] == 1 \
+                else _batch_multi(X, T, W, b, lr)
+            self.step += 1
+        return loss
+
+
+def _online_binary(X, t, w, b, lr, order) -> float:
+    total, bias = 0.0, 0.0 if b is None else float(b[0])
+    for i in order:
+        x, ti = X[i], t[i]
+        margin = ti * (float(x @ w) + bias)
+        if margin <= 0:
+            total -= margin
+            w += (lr * ti) * x
+            bias += lr * ti
+    if b is not None:
+        b[0] = bias
+    return total / len(X)
+
+
+def _online_multi(X, t, W, b, lr, order) -> float:
+    total = 0.0
+    for i in order:
+        x, k = X[i], t[i]
+        s = x @ W
+        if b is not None:
+            s += b
+        true = s[k]
+        s[k] = -np.inf
+        p = int(s.argmax())
+        if s[p] >= true:
+            total += s[p] - true
+            W[:, k] += lr * x
+            W[:, p] -= lr * x
+            if b is not None:
+                b[k] += lr
+                b[p] -= lr
+    return float(total) / len(X)
+
+
+def _batch_binary(X, t, w, b, lr) -> float:
+    s = X @ w + (0 if b is None else b[0])
+    margin = t * s
+    mistakes = margin <= 0
+    loss = float(np.maximum(-margin, 0).mean())
+    if mistakes.any():
+        w += lr * (t[mistakes, None] * X[mistakes]).mean(axis=0)
+        if b is not None:
+            b[0] += lr * t[mistakes].mean()
+    return loss
+
+
+def _batch_multi(X, t, W, b, lr) -> float:
+    crit = MulticlassPerceptronCriterion()
+    S = X @ W + (0 if b is None else b)
+    loss = crit.forward(S, t)
+    mistakes = crit._active[:, 0]
+    if mistakes.any():
+        n_mis = int(mistakes.sum())
+        G = np.zeros((n_mis, W.shape[1]), dtype=W.dtype)
+        rows = np.arange(n_mis)
+        G[rows, crit._pred[mistakes, 0]] += 1
+        G[rows, t[mistakes]] -= 1
+        W -= lr * (X[mistakes].T @ G) / n_mis
+        if b is not None:
+            b -= lr * G.mean(axis=0)
+    return float(loss)
+
+
+class Perceptron(ClassifierMixin, _LinearModel):
+    """The classic perceptron (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    lr : step size η (default 0.01, as in seed 000).
+    epochs : passes over the training set (default 100).
+    mode : "online" (update after each mistake, default) or "batch" (one averaged update
+        per epoch from all mistakes).
+    init : "zeros" (default) or "random" (weights N(0, init_std²), bias 0).
+    init_std : default 0.01.
+    shuffle : visit the samples in a fresh random order each epoch (online mode).
+    fit_intercept : learn the bias b (default True).
+    stop_on_separation : stop as soon as an epoch ends with every training point correct.
+    eval_every, dtype ("float64" default), seed, verbose, callbacks : as elsewhere.
+
+    Attributes
+    ----------
+    converged_epoch_ : first (evaluated) epoch after which the training set was separated
+        (training accuracy 100 %), or None.
+    history_ : per-epoch ``batch_loss`` (perceptron criterion along the epoch),
+        ``train_loss`` (criterion on the whole set at the epoch's end), ``train_acc``, ...
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[-2., -2.], [-1., -2.], [2., 2.], [2., 1.]]); y = np.array([0, 0, 1, 1])
+    >>> p = Perceptron(epochs=10, shuffle=False).fit(X, y)
+    >>> p.predict(X).tolist(), p.converged_epoch_
+    ([0, 0, 1, 1], 1)
+    """
+
+    _probabilistic = False
+
+    def __init__(self, *, lr=0.01, epochs=100, mode="online", init="zeros", init_std=0.01,
+                 shuffle=True, fit_intercept=True, stop_on_separation=False, eval_every=1,
+                 dtype="float64", seed=None, verbose=0, callbacks=None) -> None:
+        self.lr, self.epochs, self.mode, self.init, self.init_std = lr, epochs, mode, init, \
+            init_std
+        self.shuffle, self.fit_intercept = shuffle, fit_intercept
+        self.stop_on_separation, self.eval_every, self.dtype = stop_on_separation, eval_every, \
+            dtype
+        self.seed, self.verbose, self.callbacks = seed, verbose, callbacks
+
+    @property
+    def predict_proba(self) -> Any:  # a perceptron has scores, not probabilities
+        raise AttributeError("Perceptron has no predict_proba; use decision_function (scores) "
+                             "or LogisticRegression for probabilities")
+
+    def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
+        check_choice("mode", self.mode, ("online", "batch"))
+        check_choice("init", self.init, ("zeros", "random"))
+        check_positive("init_std", self.init_std)
+        return {"optimizer": None, "batch_size": None, "target_accuracy": 1.0,
+                "target_stop": bool(self.stop_on_separation)}
+
+    def _outputs_for(self, n_classes: int) -> int:
+        return 1 if n_classes == 2 else n_classes
+
+    def _targets(self, y_idx: np.ndarray) -> np.ndarray:
+        if self._n_outputs == 1:  # {0, 1} -> {-1, +1}
+            return (2.0 * y_idx - 1.0).astype(self._cfg["dtype"])[:, None]
+        return y_idx
+
+    def _build_net(self, n_in: int, n_out: int, rng: Any, cfg: dict[str, Any]) -> Module:
+        init = "zeros" if self.init == "zeros" else "normal"
+        return Sequential(Linear(n_in, n_out, init=init, std=self.init_std,
+                                 bias=bool(self.fit_intercept), rng=rng, dtype=cfg["dtype"],
+                                 input_grad=False))
+
+    def _make_loss(self, cfg: dict[str, Any]) -> Loss:
+        return PerceptronCriterion() if self._n_outputs == 1 else MulticlassPerceptronCriterion()
+
+    def _make_trainer_from(self, net: Module, loss: Loss, opt: Any, **kw: Any) -> Trainer:
+        trainer = _PerceptronTrainer(net, loss, None, **kw)
+        trainer.mode = self.mode
+        trainer.base_lr = float(self._cfg["lr"])
+        return trainer
+
+
+__all__ = ["MulticlassPerceptronCriterion", "Perceptron"]

@@ -1,0 +1,268 @@
+"""The training loop shared by every gradient-trained estimator.
+
+:class:`Trainer` owns what changes while training (network, loss, optimizer, schedule,
+random generators, step counter, frozen ensemble members) and runs one epoch;
+:func:`fit_loop` runs epochs, evaluates, calls callbacks and stops. One epoch is::
+
+    order = rng.permutation(n)                         # once per epoch (if shuffled)
+    for each batch:
+        out  = net.forward(xb)
+        loss = loss_fn.forward(out, yb)
+        net.backward(loss_fn.backward())
+        penalty.add_grad(net)                          # L1 / L2, if any
+        optimizer.step()
+    scheduler.step()                                   # once per epoch
+
+An ensemble (``n_models = E``) runs the same code on weights ``(E, in, out)`` and batches
+``(E, B, in)``; member ``i`` draws its permutation and dropout masks from ``gens[i]``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from neuralab.exceptions import TrainingDiverged
+from neuralab.io import from_json_text, json_text
+from neuralab.nn.losses import Loss
+from neuralab.nn.module import Module
+from neuralab.nn.penalties import Penalty
+from neuralab.optim.optimizer import Optimizer
+from neuralab.optim.schedules import LRScheduler
+from neuralab.train.callbacks import Callback
+
+
+class Trainer:
+    """One network being trained: runs epochs of mini-batch gradient descent.
+
+    Parameters
+    ----------
+    net, loss, optimizer, scheduler : the pieces (scheduler may be None).
+    gens : the Generators of the model (one) or of each ensemble member (E); the network's
+        dropout layers share them.
+    batch_size : an int, or None for full batch (a size ``>= n`` is full batch too).
+    shuffle : draw a fresh permutation each epoch (ignored for full batch).
+    n_models : None for one model, E for an ensemble.
+    penalties : L1/L2 terms whose gradients are added after ``backward``.
+    """
+
+    def __init__(self, net: Module, loss: Loss, optimizer: Optimizer | None, *,
+                 gens: Sequence[np.random.Generator], batch_size: int | None,
+                 shuffle: bool = True,
+                 n_models: int | None = None, penalties: Sequence[Penalty] = (),
+                 scheduler: LRScheduler | None = None) -> None:
+        self.net, self.loss, self.optimizer, self.scheduler = net, loss, optimizer, scheduler
+        self.gens = list(gens)
+        self.batch_size, self.shuffle, self.n_models = batch_size, shuffle, n_models
+        self.penalties = list(penalties)
+        self.active = np.ones(n_models or 1, dtype=bool)
+        self.frozen_state: dict[str, np.ndarray] | None = None
+        self.epoch = 0
+        self.step = 0
+        self.in_epoch = False  # True while an epoch runs (an interrupted epoch leaves it set)
+        self.base_lr = optimizer.lr if optimizer is not None else None
+
+    # -- learning rate --------------------------------------------------------------------
+    @property
+    def lr(self) -> float | np.ndarray:
+        """The learning rate(s) of the epoch about to run; ``(E,)`` for an ensemble."""
+        lr = self.optimizer.lr if self.optimizer is not None else self.base_lr
+        if self.n_models is not None:
+            return np.broadcast_to(np.asarray(lr, dtype=np.float64), (self.n_models,)).copy()
+        return float(lr)
+
+    def _scheduled_lr(self) -> float | np.ndarray:
+        if self.scheduler is None:
+            return self.base_lr
+        return self.scheduler.lr_at(self.scheduler.last_epoch)
+
+    def _apply_lr(self) -> None:
+        lr = self._scheduled_lr()
+        if self.n_models is not None and not self.active.all():
+            lr = np.where(self.active, lr, 0.0)  # frozen members do not move
+        self.optimizer.lr = lr
+
+    # -- one epoch ------------------------------------------------------------------------
+    def _batch(self, n: int) -> int:
+        return n if self.batch_size is None else min(int(self.batch_size), n)
+
+    def _orders(self, n: int) -> np.ndarray | None:
+        if not self.shuffle or self._batch(n) >= n:
+            return None
+        if self.n_models is None:
+            return self.gens[0].permutation(n)
+        return np.stack([g.permutation(n) for g in self.gens])
+
+    def train_epoch(self, X: np.ndarray, T: np.ndarray) -> float | np.ndarray:
+        """One pass over ``(X, T)``; returns the mean mini-batch loss (``(E,)`` for ensembles)."""
+        self.in_epoch = True
+        net, loss_fn, opt, B = self.net, self.loss, self.optimizer, self._batch(len(X))
+        net.train()
+        order = self._orders(len(X))
+        total, count = 0.0, 0
+        for start in range(0, len(X), B):
+            if order is None:  # slices are views; a full batch is X itself
+                xb, tb = X[start:start + B], T[start:start + B]
+            else:
+                idx = order[..., start:start + B]
+                xb, tb = np.take(X, idx, axis=0), np.take(T, idx, axis=0)
+            out = net.forward(xb)
+            total = total + loss_fn.forward(out, tb)
+            net.backward(loss_fn.backward())
+            for penalty in self.penalties:
+                penalty.add_grad(net)
+            opt.step()
+            count += 1
+        self.step += count
+        self.restore_frozen()
+        return total / count
+
+    def end_epoch(self) -> None:
+        """Step the schedule; the epoch is complete and the state consistent."""
+        if self.scheduler is not None:
+            self.scheduler.step()
+        if self.optimizer is not None:
+            self._apply_lr()
+        self.epoch += 1
+        self.in_epoch = False
+
+    # -- freezing ensemble members ----------------------------------------------------------
+    def snapshot(self, mask: np.ndarray, into: dict[str, np.ndarray] | None = None
+                 ) -> dict[str, np.ndarray]:
+        """Copy the weights of the members in ``mask`` into ``into`` (a state dict)."""
+        current = self.net.state_dict()
+        if into is None or self.n_models is None:
+            return current
+        for key, value in current.items():
+            into[key][mask] = value[mask]
+        return into
+
+    def restore(self, mask: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        """Write ``state``'s weights of the members in ``mask`` back into the network."""
+        if self.n_models is None:
+            self.net.load_state_dict(state)
+            return
+        targets = {name: p for name, p, _ in self.net.named_parameters()}
+        targets.update(dict(self.net.named_buffers()))
+        for key, target in targets.items():
+            target[mask] = state[key][mask]
+
+    def freeze(self, mask: np.ndarray, state: dict[str, np.ndarray] | None = None) -> None:
+        """Stop training the members in ``mask`` (optionally putting ``state`` back first)."""
+        mask = np.asarray(mask, dtype=bool) & self.active
+        if state is not None:
+            self.restore(mask, state)
+        if self.n_models is not None:
+            self.frozen_state = self.snapshot(mask, self.frozen_state)
+        self.active &= ~mask
+        if self.optimizer is not None and self.n_models is not None:
+            self._apply_lr()
+
+    def restore_frozen(self) -> None:
+        if self.frozen_state is not None and not self.active.all():
+            self.restore(~self.active, self.frozen_state)
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every array needed to continue exactly (generator states as JSON text)."""
+        out = {f"net/{k}": v for k, v in self.net.state_dict().items()}
+        if self.optimizer is not None:
+            out.update({f"opt/{k}": np.asarray(v) for k, v in self.optimizer.state_dict().items()})
+        if self.scheduler is not None:
+            out.update({f"sched/{k}": v for k, v in self.scheduler.state_dict().items()})
+        for i, g in enumerate(self.gens):
+            out[f"rng/{i}"] = json_text(g.bit_generator.state)
+        out["trainer/epoch"] = np.asarray(self.epoch)
+        out["trainer/step"] = np.asarray(self.step)
+        out["trainer/active"] = self.active.copy()
+        for k, v in (self.frozen_state or {}).items():
+            out[f"frozen/{k}"] = v.copy()
+        return out
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        def part(prefix: str) -> dict[str, np.ndarray]:
+            return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+        self.net.load_state_dict(part("net/"))
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(part("opt/"))
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(part("sched/"))
+        for i, g in enumerate(self.gens):  # in place: dropout layers hold these objects
+            g.bit_generator.state = from_json_text(state[f"rng/{i}"])
+        self.epoch = int(state["trainer/epoch"])
+        self.step = int(state["trainer/step"])
+        self.active = np.array(state["trainer/active"], dtype=bool)
+        self.frozen_state = {k: np.array(v) for k, v in part("frozen/").items()} or None
+        self.in_epoch = False
+        if self.optimizer is not None:
+            self._apply_lr()
+
+
+def _finite(value: Any) -> bool:
+    return bool(np.all(np.isfinite(value)))
+
+
+def fit_loop(est: Any, trainer: Trainer, X: np.ndarray, T: np.ndarray, *, epochs: int,
+             eval_every: int, evaluate: Callable[[], dict[str, Any]],
+             callbacks: Sequence[Callback] = (), verbose: int = 0) -> None:
+    """Train ``trainer`` from its current epoch up to ``epochs``, recording ``est.history_``.
+
+    ``evaluate()`` returns the epoch's metrics (``train_loss``, ``val_acc``, ...); it runs
+    every ``eval_every`` epochs and at the last one. Callbacks see ``on_epoch_end`` after
+    the epoch is complete (schedule stepped, history appended), so a checkpoint taken there
+    resumes exactly. Built-in stopping rules are the first callbacks.
+    """
+    history = est.history_
+    est.stop_training_ = False
+    logs: dict[str, Any] = {}
+    for cb in callbacks:
+        cb.on_train_begin(est)
+    try:
+        for epoch in range(trainer.epoch + 1, epochs + 1):
+            if not trainer.active.any():
+                break
+            for cb in callbacks:
+                cb.on_epoch_begin(est, epoch)
+            t0 = time.perf_counter()
+            lr = trainer.lr
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                batch_loss = trainer.train_epoch(X, T)
+            if not _finite(batch_loss):
+                bad = np.atleast_1d(batch_loss)
+                first = int(np.flatnonzero(~np.isfinite(bad))[0])
+                lr_bad = np.atleast_1d(lr)[min(first, np.size(lr) - 1)]
+                raise TrainingDiverged(epoch, float(bad[first]), float(lr_bad))
+            evaluated = epoch % eval_every == 0 or epoch == epochs
+            logs = {"epoch": epoch, "step": trainer.step, "lr": lr, "batch_loss": batch_loss}
+            if evaluated:
+                logs.update(evaluate())
+            logs["evaluated"] = evaluated
+            trainer.end_epoch()
+            history.append(logs)
+            logs["seconds"] = time.perf_counter() - t0
+            for cb in callbacks:
+                cb.on_epoch_end(est, epoch, logs)
+            if verbose and evaluated:
+                print(_format_logs(logs, epochs))
+            if est.stop_training_ or not trainer.active.any():
+                break
+    except KeyboardInterrupt:
+        logs = {**logs, "interrupted": True}
+        for cb in callbacks:
+            cb.on_train_end(est, logs)
+        raise
+    for cb in callbacks:
+        cb.on_train_end(est, logs)
+
+
+def _format_logs(logs: dict[str, Any], epochs: int) -> str:
+    parts = [f"epoch {logs['epoch']}/{epochs}"]
+    for key, value in logs.items():
+        if key.endswith(("_loss", "_acc")):
+            v = np.asarray(value, dtype=float)
+            parts.append(f"{key} {float(v):.4f}" if v.ndim == 0 else f"{key} {v.mean():.4f}(mean)")
+    return "  ".join(parts)

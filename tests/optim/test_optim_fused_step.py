@@ -1,0 +1,119 @@
+"""``SGD.backward_step`` (backward fused with the SGD update) equals ``backward(); step()``,
+and the fast paths of the plain update (BLAS axpy) and the loss keep their semantics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuralab import nn, optim
+from neuralab.optim.optimizer import sub_scaled
+
+
+def _net(dtype, seed=1, n_models=None):
+    rng = np.random.default_rng(seed) if n_models is None else [
+        np.random.default_rng(seed + i) for i in range(n_models)]
+    return nn.Sequential(
+        nn.Linear(12, 9, rng=rng, dtype=dtype, input_grad=False), nn.ReLU(),
+        nn.Sequential(nn.Linear(9, 8, rng=rng, dtype=dtype), nn.Tanh()),
+        nn.Linear(8, 3, rng=rng, dtype=dtype))
+
+
+def _train(net, opt, X, y, batch, fused):
+    loss_fn = nn.SoftmaxCrossEntropy()
+    for i in range(0, len(X), batch):
+        loss_fn.forward(net.forward(X[i:i + batch]), y[i:i + batch])
+        if fused:
+            opt.backward_step(loss_fn.backward())
+        else:
+            net.backward(loss_fn.backward())
+            opt.step()
+    return net.state_dict()
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-6)])
+@pytest.mark.parametrize("batch", [1, 7, 50])
+@pytest.mark.parametrize("kwargs", [{}, {"momentum": 0.9}, {"weight_decay": 1e-3},
+                                    {"momentum": 0.9, "nesterov": True}])
+def test_backward_step_equals_backward_then_step(dtype, tol, batch, kwargs):
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((50, 12)).astype(dtype), rng.integers(0, 3, 50)
+    a, b = _net(dtype), _net(dtype)
+    oa, ob = optim.SGD(a, lr=0.1, **kwargs), optim.SGD(b, lr=0.1, **kwargs)
+    sa = _train(a, oa, X, y, batch, fused=False)
+    sb = _train(b, ob, X, y, batch, fused=True)
+    for key in sa:
+        np.testing.assert_allclose(sb[key], sa[key], rtol=tol, atol=tol, err_msg=key)
+    assert oa.steps == ob.steps
+    # momentum buffers live under the same names (plain SGD keeps no state at all)
+    assert {k for k, v in oa.state.items() if v} == {k for k, v in ob.state.items() if v}
+
+
+def test_backward_step_ensemble_and_per_member_lr_fall_back():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 12)), rng.integers(0, 3, 20)
+    lr = np.array([0.1, 0.05, 0.2])
+    a, b = _net(np.float64, n_models=3), _net(np.float64, n_models=3)
+    sa = _train(a, optim.SGD(a, lr=lr), X, y, 5, fused=False)
+    sb = _train(b, optim.SGD(b, lr=lr), X, y, 5, fused=True)
+    for key in sa:
+        np.testing.assert_allclose(sb[key], sa[key], rtol=1e-12, atol=1e-12)
+
+
+def test_backward_step_returns_input_gradient():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 5))
+    net_a = nn.Sequential(nn.Linear(5, 3, rng=np.random.default_rng(2), dtype=np.float64))
+    net_b = nn.Sequential(nn.Linear(5, 3, rng=np.random.default_rng(2), dtype=np.float64))
+    g = rng.standard_normal((4, 3))
+    net_a.forward(x)
+    net_b.forward(x)
+    expected = net_a.backward(g)
+    got = optim.SGD(net_b, lr=0.1).backward_step(g)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_backward_step_rejects_a_middle_layer_without_input_gradient():
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2, input_grad=False))
+    net.forward(np.ones((2, 4), np.float32))
+    with pytest.raises(ValueError, match="input_grad=False"):
+        optim.SGD(net, lr=0.1).backward_step(np.ones((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lr", [0.1, np.array([0.1, 0.2])])
+def test_sub_scaled_updates_in_place(dtype, lr):
+    rng = np.random.default_rng(0)
+    param = rng.standard_normal((2, 3, 4)).astype(dtype)
+    grad = rng.standard_normal((2, 3, 4)).astype(dtype)
+    expected = param - np.asarray(lr, dtype=dtype).reshape(-1, 1, 1) * grad
+    alias = param
+    sub_scaled(param, lr, grad)
+    assert alias is param
+    np.testing.assert_allclose(param, expected, rtol=1e-6)
+    view = np.zeros((4, 6), dtype)[:, ::2]  # not contiguous: NumPy fallback, still in place
+    sub_scaled(view, 0.5, np.ones_like(view))
+    np.testing.assert_array_equal(view, -0.5)
+
+
+def test_cross_entropy_rejects_out_of_range_labels():
+    with pytest.raises(ValueError, match=r"target labels must be in \[0, 4\)"):
+        nn.SoftmaxCrossEntropy().forward(np.zeros((3, 4)), np.array([0, 1, 4]))
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (300, 10), (4, 200, 2)])
+def test_cross_entropy_fast_reductions_match_reference(shape):
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(shape) * 10
+    y = rng.integers(0, shape[-1], shape[-2])
+    loss_fn = nn.SoftmaxCrossEntropy()
+    loss, grad = loss_fn.forward(z, y), loss_fn.backward()
+    logp = z - z.max(-1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
+    idx = np.broadcast_to(y, shape[:-1])[..., None]
+    np.testing.assert_allclose(loss, -np.take_along_axis(logp, idx, -1)[..., 0].mean(-1),
+                               rtol=1e-12)
+    onehot = (np.arange(shape[-1]) == idx).astype(float)
+    np.testing.assert_allclose(grad, (np.exp(logp) - onehot) / shape[-2], rtol=1e-10,
+                               atol=1e-15)
