@@ -230,13 +230,13 @@ def report(results, weights, rounds) -> str:
     rows = [
         ["neuralab ensemble (1 process)", 1, sec["ensemble@1"], per("ensemble@1"), "1.00×"],
         ["neuralab loop over 200 single models", 1, sec["loop@1"], per("loop@1"),
-         f"{sec['loop@1'] / sec['ensemble@1']:.2f}× slower"],
+         _rel(sec["loop@1"], sec["ensemble@1"], 2)],
         ["PyTorch bmm (baddbmm) over the stack", 1, sec["torch-bmm@1"], per("torch-bmm@1"),
-         f"{sec['torch-bmm@1'] / sec['ensemble@1']:.2f}× slower"],
+         _rel(sec["torch-bmm@1"], sec["ensemble@1"], 2)],
         ["PyTorch bmm (baddbmm) over the stack", 2, sec["torch-bmm@2"], per("torch-bmm@2"),
-         f"{sec['torch-bmm@2'] / sec['ensemble@1']:.2f}× slower"],
+         _rel(sec["torch-bmm@2"], sec["ensemble@1"], 2)],
         ["neuralab ensemble, 2 worker processes × 100 models", "2 × 1", sec["ensemble-2p@1"],
-         per("ensemble-2p@1"), f"{sec['ensemble-2p@1'] / sec['ensemble@1']:.2f}× slower"],
+         per("ensemble-2p@1"), _rel(sec["ensemble-2p@1"], sec["ensemble@1"], 2)],
     ]
     table1 = markdown_table(
         ["full batch (160), 200 models", "threads", f"seconds ({ep} epochs)",
@@ -245,7 +245,7 @@ def report(results, weights, rounds) -> str:
     rows1 = [
         ["neuralab ensemble", sec["ensemble-sgd1@1"], per("ensemble-sgd1@1"), "1.00×"],
         ["neuralab loop over 200 single models", sec["loop-sgd1@1"], per("loop-sgd1@1"),
-         f"{sec['loop-sgd1@1'] / sec['ensemble-sgd1@1']:.1f}× slower"],
+         _rel(sec["loop-sgd1@1"], sec["ensemble-sgd1@1"], 1)],
     ]
     table2 = markdown_table(
         ["batch size 1, 200 models, 1 thread", f"seconds ({ep1} epochs)", "µs / model-epoch",
@@ -276,6 +276,11 @@ def report(results, weights, rounds) -> str:
         f"### Full batch (median of {rounds} round{'s' * (rounds > 1)})", table1,
         "### Batch size 1 (SGD)", table2, "### Bars", bars,
         "### Same models? (final weights)", check, "BLAS as seen by each worker:\n\n" + blas])
+
+
+def _rel(seconds: float, reference: float, digits: int) -> str:
+    r = seconds / reference
+    return f"{r:.{digits}f}× slower" if r >= 1 else f"{1 / r:.{digits}f}× faster"
 
 
 def _yes(ok: bool) -> str:

@@ -1,13 +1,43 @@
 """``SGD.backward_step`` (backward fused with the SGD update) equals ``backward(); step()``,
-and the fast paths of the plain update (BLAS axpy) and the loss keep their semantics."""
+and the fast paths of the loss keep its semantics."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
 
 from neuralab import nn, optim
-from neuralab.optim.optimizer import sub_scaled
+from neuralab.optim.optimizer import blas_single_threaded
+
+
+@pytest.fixture
+def one_blas_thread():
+    """Single-threaded BLAS, where backward_step takes its fused path (SciPy needed)."""
+    pytest.importorskip("scipy")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import scipy.linalg.blas  # noqa: F401  (loaded before the limit is applied)
+
+    with threadpoolctl.threadpool_limits(1):
+        assert blas_single_threaded()
+        yield
+
+
+def test_backward_step_falls_back_with_several_blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import scipy.linalg.blas  # noqa: F401
+
+    with threadpoolctl.threadpool_limits(2):
+        if os.cpu_count() > 1:
+            assert not blas_single_threaded()
+        rng = np.random.default_rng(0)
+        X, y = rng.standard_normal((20, 12)), rng.integers(0, 3, 20)
+        a, b = _net(np.float64), _net(np.float64)
+        sa = _train(a, optim.SGD(a, lr=0.1), X, y, 4, fused=False)
+        sb = _train(b, optim.SGD(b, lr=0.1), X, y, 4, fused=True)
+        for key in sa:
+            np.testing.assert_allclose(sb[key], sa[key], rtol=1e-12, atol=1e-12)
 
 
 def _net(dtype, seed=1, n_models=None):
@@ -35,8 +65,7 @@ def _train(net, opt, X, y, batch, fused):
 @pytest.mark.parametrize("batch", [1, 7, 50])
 @pytest.mark.parametrize("kwargs", [{}, {"momentum": 0.9}, {"weight_decay": 1e-3},
                                     {"momentum": 0.9, "nesterov": True}])
-def test_backward_step_equals_backward_then_step(dtype, tol, batch, kwargs):
-    pytest.importorskip("scipy")
+def test_backward_step_equals_backward_then_step(dtype, tol, batch, kwargs, one_blas_thread):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((50, 12)).astype(dtype), rng.integers(0, 3, 50)
     a, b = _net(dtype), _net(dtype)
@@ -79,22 +108,6 @@ def test_backward_step_rejects_a_middle_layer_without_input_gradient():
     net.forward(np.ones((2, 4), np.float32))
     with pytest.raises(ValueError, match="input_grad=False"):
         optim.SGD(net, lr=0.1).backward_step(np.ones((2, 2), np.float32))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("lr", [0.1, np.array([0.1, 0.2])])
-def test_sub_scaled_updates_in_place(dtype, lr):
-    rng = np.random.default_rng(0)
-    param = rng.standard_normal((2, 3, 4)).astype(dtype)
-    grad = rng.standard_normal((2, 3, 4)).astype(dtype)
-    expected = param - np.asarray(lr, dtype=dtype).reshape(-1, 1, 1) * grad
-    alias = param
-    sub_scaled(param, lr, grad)
-    assert alias is param
-    np.testing.assert_allclose(param, expected, rtol=1e-6)
-    view = np.zeros((4, 6), dtype)[:, ::2]  # not contiguous: NumPy fallback, still in place
-    sub_scaled(view, 0.5, np.ones_like(view))
-    np.testing.assert_array_equal(view, -0.5)
 
 
 def test_cross_entropy_rejects_out_of_range_labels():

@@ -178,7 +178,7 @@ LinearRegression.__doc__ = f"""Least-squares linear regression.
     >>> X = np.array([[0.], [1.], [2.]]); y = np.array([1., 3., 5.])
     >>> reg = LinearRegression().fit(X, y)
     >>> np.round(reg.coef_, 6).tolist(), np.round(reg.intercept_, 6).tolist()
-    ([[2.0]], [1.0])
+    ([2.0], 1.0)
     """
 
 __all__ = ["LinearRegression", "LogisticRegression"]

@@ -47,7 +47,7 @@ def _row_max(z: np.ndarray) -> np.ndarray:
     """
     c = z.shape[-1]
     if c > 16 or z.size < 2048:
-        return z.max(axis=-1, keepdims=True)
+        return np.maximum.reduce(z, axis=-1, keepdims=True)  # z.max without its Python wrapper
     m = z[..., :1].copy()
     for j in range(1, c):
         np.maximum(m, z[..., j:j + 1], out=m)

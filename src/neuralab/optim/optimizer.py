@@ -6,6 +6,7 @@ ensemble its own value; :func:`per_member` broadcasts it against a parameter ``(
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,7 +42,7 @@ _BLAS_KERNELS: dict[tuple[str, np.dtype], Any] = {}
 
 
 def blas_kernel(name: str, dtype: np.dtype) -> Any:
-    """SciPy's BLAS routine ``name`` ("axpy", "gemm") for float32/float64, or None.
+    """SciPy's BLAS routine ``name`` ("gemm", "ger", ...) for float32/float64, or None.
 
     SciPy is optional (callers fall back to NumPy without it) and imported on first use:
     ``scipy.linalg`` takes ~0.2 s to import.
@@ -57,21 +58,34 @@ def blas_kernel(name: str, dtype: np.dtype) -> Any:
     return _BLAS_KERNELS[key]
 
 
-def sub_scaled(param: np.ndarray, lr: Hyper, grad: np.ndarray) -> None:
-    """``param -= lr * grad`` in place (``lr`` a scalar or per-member ``(E,)``).
+_BLAS_LIBS: Any = None  # threadpoolctl handles of the loaded BLAS libraries, or False
 
-    With a scalar ``lr`` and contiguous arrays this is one BLAS axpy: one pass over memory
-    and no temporary (NumPy's ``param -= lr * grad`` allocates ``lr * grad`` and makes two
-    passes). The result is the same up to float rounding (axpy may use a fused multiply-add,
-    as PyTorch's ``param.add_(grad, alpha=-lr)`` does).
+
+def blas_single_threaded() -> bool:
+    """True when every BLAS library loaded in this process runs a single thread.
+
+    NumPy and SciPy wheels each bundle their *own* OpenBLAS. A loop that calls both with
+    several threads makes the idle threads of one pool spin against the working threads of
+    the other: a training step became 50-100× slower in ``benchmarks/mlp_throughput.py`` at
+    2 threads. So SciPy's BLAS is used only while both run one thread. With threadpoolctl
+    installed the live thread counts are read (~1 µs); without it, the environment
+    (``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` = 1) or a one-core machine decide.
     """
-    if isinstance(lr, (int, float)) and param.flags.c_contiguous and grad.flags.c_contiguous \
-            and grad.dtype == param.dtype:
-        axpy = blas_kernel("axpy", param.dtype)
-        if axpy is not None:
-            axpy(grad.reshape(-1), param.reshape(-1), a=-lr)  # writes into param's memory
-            return
-    param -= per_member(lr, param) * grad
+    global _BLAS_LIBS
+    if _BLAS_LIBS is None:
+        blas_kernel("gemm", np.dtype(np.float32))  # load SciPy's BLAS first, so it is seen
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _BLAS_LIBS = False
+        else:
+            _BLAS_LIBS = [lib for lib in ThreadpoolController().lib_controllers
+                          if lib.user_api == "blas"]
+    if _BLAS_LIBS is False:
+        env = os.environ
+        return (os.cpu_count() == 1 or env.get("OPENBLAS_NUM_THREADS") == "1"
+                or (env.get("OMP_NUM_THREADS") == "1" and "OPENBLAS_NUM_THREADS" not in env))
+    return all(lib.num_threads == 1 for lib in _BLAS_LIBS)
 
 
 def check_hyper(

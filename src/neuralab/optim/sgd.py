@@ -17,10 +17,10 @@ from neuralab.optim.optimizer import (
     Hyper,
     Optimizer,
     blas_kernel,
+    blas_single_threaded,
     check_hyper,
     is_zero,
     per_member,
-    sub_scaled,
 )
 
 
@@ -91,7 +91,9 @@ class SGD(Optimizer):
                 buf *= mu
                 buf += grad if self.dampening == 0 else (1 - self.dampening) * grad
             grad = grad + mu * buf if self.nesterov else buf
-        sub_scaled(param, self.lr, grad)
+        # NumPy, not a BLAS axpy: the same rounding for a single model and an ensemble member
+        # (member i must equal its single twin), see docs/performance.md
+        param -= per_member(self.lr, param) * grad
 
     # -- the fused path --------------------------------------------------------------------
     def backward_step(self, grad_out: np.ndarray) -> np.ndarray | None:
@@ -103,7 +105,9 @@ class SGD(Optimizer):
         reads and writes ``W`` once, instead of writing ``dW``, reading it back and rewriting
         ``W``. At batch 1 that is most of a step (``docs/performance.md``). Updates equal
         those of the two-call form up to float rounding. Every other layer, and every layer
-        when momentum, weight decay, per-member ``lr`` or SciPy are absent, takes the ordinary
+        with momentum, weight decay, a per-member ``lr``, without SciPy, or with more than one
+        BLAS thread (NumPy's and SciPy's BLAS pools would fight over the cores, see
+        :func:`~neuralab.optim.optimizer.blas_single_threaded`), takes the ordinary
         ``backward`` + update.
 
         A fused ``Linear`` layer leaves its ``grads`` untouched (stale): use the two-call
@@ -112,7 +116,7 @@ class SGD(Optimizer):
         """
         self.steps += 1
         fused = (isinstance(self.lr, (int, float)) and is_zero(self.momentum)
-                 and is_zero(self.weight_decay))
+                 and is_zero(self.weight_decay) and blas_single_threaded())
         return self._backward_step(self.net, grad_out, "", fused)
 
     def _backward_step(self, module: Module, g: np.ndarray | None, prefix: str,

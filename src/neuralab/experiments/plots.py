@@ -1,0 +1,103 @@
+"""The figures a run folder gets, chosen by what the data and the model are."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuralab.experiments.config import ExperimentConfig
+from neuralab.experiments.prepare import Prepared
+
+MAX_ACTIVATION_MAPS = 64
+
+
+def _eval_split(data: Prepared) -> str:
+    return "test" if "test" in data.sets else ("val" if "val" in data.sets else "train")
+
+
+def _names(data: Prepared, classes: np.ndarray) -> list[str]:
+    names = dict(zip(data.classes or (), data.class_names or (), strict=False))
+    return [str(names.get(int(c), c)) for c in classes]
+
+
+def figures(est: Any, data: Prepared, cfg: ExperimentConfig, rows: list[dict[str, Any]]
+            ) -> dict[str, Callable[[], Any]]:
+    """Name → a function drawing that figure, for every figure that fits this run."""
+    from neuralab import viz
+
+    out: dict[str, Callable[[], Any]] = {}
+    title = cfg.output.name or ""
+    if rows:
+        out["curves"] = lambda: viz.plot_curves(rows, title=title)
+    classifier = hasattr(est, "classes_")
+    kind = cfg.model.kind
+    transform = None if data.preprocess.get("features") is None and not data.preprocess.get(
+        "degree") and not data.preprocess.get("scaler") else data.transform
+    if classifier and data.n_inputs == 2:
+        Xtr, ytr = data.raw["train"], data.sets["train"][1]
+        Xte = data.raw.get("test")
+        yte = data.sets["test"][1] if "test" in data.sets else None
+        out["decision_boundary"] = lambda: viz.plot_decision_boundary(
+            est, Xtr, ytr, Xte, yte, transform=transform,
+            class_names=_names(data, np.asarray(est.classes_)), title=f"{title}: decision "
+            "boundary")
+    if classifier:
+        split = _eval_split(data)
+        X, y = data.sets[split]
+        classes = np.asarray(est.classes_)
+        names = _names(data, classes)
+        out["confusion"] = lambda: viz.plot_confusion(
+            y, est.predict(X), names, classes=classes,
+            title=f"confusion matrix ({split}, accuracy {float(est.score(X, y)):.3f})")
+        if hasattr(est, "binary_error_rates"):
+            out["class_errors"] = lambda: viz.plot_class_errors(
+                est.binary_error_rates(X, y), names,
+                title=f"misclassification rate of each one-vs-rest classifier ({split})")
+        else:
+            from neuralab.train.metrics import per_class_error
+
+            def class_errors() -> Any:
+                index = {v: i for i, v in enumerate(classes.tolist())}
+                t = np.array([index[v] for v in y.tolist()])
+                p = np.array([index[v] for v in np.asarray(est.predict(X)).tolist()])
+                return viz.plot_class_errors(per_class_error(t, p, len(classes)), names,
+                                             title=f"error rate within each class ({split})")
+
+            out["class_errors"] = class_errors
+    image = data.image_shape
+    if image is not None and not data.preprocess.get("features") and not data.preprocess.get(
+            "degree"):
+        base = cfg.model.base if kind == "ovr" else kind
+        if base in ("perceptron", "logistic", "mlp", "mlp_regressor", "linear"):
+            names = (_names(data, np.asarray(est.classes_)) if kind == "ovr" else None)
+            out["first_layer_weights"] = lambda: viz.plot_first_layer_weights(
+                est, image, titles=names)
+    if kind in ("mlp", "mlp_regressor") and data.n_inputs == 2:
+        hidden = cfg.model.hidden
+        if hidden and sum(hidden) <= MAX_ACTIVATION_MAPS:
+            out["hidden_activations"] = lambda: viz.plot_hidden_activations(
+                est, data.raw["train"], transform=transform)
+    return out
+
+
+def make_plots(est: Any, data: Prepared, cfg: ExperimentConfig, folder: Path,
+               rows: list[dict[str, Any]], log: Callable[[str], None]) -> list[str]:
+    """Draw and save every fitting figure (PNG + SVG); a figure that fails is logged and
+    skipped, never fatal. Returns the names saved."""
+    from neuralab.viz import save_figure
+
+    saved = []
+    for name, draw in figures(est, data, cfg, rows).items():
+        try:
+            fig = draw()
+            save_figure(fig, folder / name, cfg.output.formats)
+            saved.append(name)
+        except Exception as exc:  # a plot must never lose a finished run
+            log(f"plot {name} skipped: {type(exc).__name__}: {exc}")
+    return saved
+
+
+__all__ = ["figures", "make_plots"]

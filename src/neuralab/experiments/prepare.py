@@ -1,0 +1,176 @@
+"""The data section of a config, made real: load, split, cap, map features, scale.
+
+Everything is fitted on the training split only. :class:`Prepared` keeps the raw inputs too
+(for decision-boundary plots of 2-D data) and a JSON description of the preprocessing
+(``preprocess.json`` in the run folder) so ``neuralab eval``/``predict`` apply the same
+steps to new data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuralab.experiments.config import ConfigError, DataConfig
+
+
+@dataclass
+class Prepared:
+    """Model-ready splits plus what is needed to repeat the preprocessing."""
+
+    sets: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (X, y), model inputs
+    raw: dict[str, np.ndarray]  # split -> X before feature map and scaling
+    task: str
+    name: str
+    class_names: tuple[str, ...] | None = None
+    classes: tuple[int, ...] | None = None
+    image_shape: tuple[int, ...] | None = None
+    preprocess: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.raw["train"].shape[1])
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Raw inputs (n, n_inputs) → model inputs (feature map, then scaling)."""
+        return apply_preprocess(self.preprocess, X)
+
+
+def _how_to_get(name: str) -> str:
+    from neuralab.data import registry
+
+    info = registry.info(name)
+    if info.remotes:
+        return f"download it with `neuralab data get {info.name}`"
+    return "check the path"
+
+
+def _check_files(cfg: DataConfig) -> None:
+    """A missing data file or folder is named, with how to get it."""
+    from neuralab.data import registry
+
+    info = registry.info(cfg.name)
+    if cfg.path is not None:
+        p = Path(cfg.path).expanduser()
+        if not p.is_file():
+            what = "does not exist" if not p.exists() else "is not a file"
+            extra = (f"; {_how_to_get(cfg.name)} (it is saved under "
+                     f"~/.cache/neuralab, then drop data.path) or point data.path at your copy"
+                     if info.remotes else "; point data.path at your file")
+            raise ConfigError(f"data file {p} {what}{extra}")
+    if cfg.root is not None:
+        p = Path(cfg.root).expanduser()
+        if not p.is_dir():
+            raise ConfigError(f"data folder {p} does not exist; {_how_to_get(cfg.name)} "
+                              f"--root {p}, or point data.root at the folder holding the files")
+
+
+def load_splits(cfg: DataConfig, *, offline: bool = False) -> dict[str, Any]:
+    """The raw splits (train, val, test as Datasets; val/test may be None)."""
+    from neuralab.data import registry, split
+    from neuralab.data.dataset import DatasetSplits
+
+    _check_files(cfg)
+    info = registry.info(cfg.name)
+    options = dict(cfg.options)
+    for key in ("path", "root"):
+        if getattr(cfg, key) is not None:
+            options[key] = str(Path(getattr(cfg, key)).expanduser())
+    if "seed" in info.options:
+        options["seed"] = cfg.seed
+    if offline and "download" in info.options:
+        options["download"] = False
+    try:
+        loaded = registry.load(info.name, **options)
+    except (TypeError, ValueError) as exc:
+        msg = " ".join(str(exc).split())
+        if info.remotes and "neuralab data get" not in msg and (
+                "not found" in msg or "missing" in msg or "does not exist" in msg):
+            msg += f"; {_how_to_get(cfg.name)}"
+        raise ConfigError(f"data {info.name}: {msg}") from None
+    sp = cfg.split
+    if isinstance(loaded, DatasetSplits):
+        train, val, test = loaded.train, loaded.val, loaded.test
+        if val is None and sp.val:
+            train, val = split(train, test=sp.val, stratify=_strat(train, sp.stratify),
+                               seed=sp.seed)
+    else:
+        test_size = sp.test
+        if sp.val:
+            train, val, test = split(loaded, test=test_size, val=sp.val,
+                                     stratify=_strat(loaded, sp.stratify), seed=sp.seed)
+        else:
+            train, test = split(loaded, test=test_size, stratify=_strat(loaded, sp.stratify),
+                                seed=sp.seed)
+            val = None
+        if test is not None and len(test) == 0:
+            test = None
+    for key, ds in (("n_train", train), ("n_val", val), ("n_test", test)):
+        cap = getattr(cfg, key)
+        if cap is not None and ds is not None:
+            ds = ds.head(cap)
+            if key == "n_train":
+                train = ds
+            elif key == "n_val":
+                val = ds
+            else:
+                test = ds
+    if len(train) == 0:
+        raise ConfigError(f"data {info.name}: the training split is empty; check data.split "
+                          "and data.n_train")
+    return {"train": train, "val": val, "test": test}
+
+
+def _strat(ds: Any, wanted: bool) -> bool:
+    return bool(wanted) and ds.task == "classification"
+
+
+def apply_preprocess(pre: dict[str, Any], X: np.ndarray) -> np.ndarray:
+    """Apply a ``preprocess.json`` description to raw inputs ``X``."""
+    from neuralab.data.features import playground_features, polynomial_features
+    from neuralab.data.scalers import scaler_from_dict
+
+    X = np.asarray(X)
+    if X.ndim > 2:
+        X = X.reshape(len(X), -1)
+    if pre.get("features"):
+        X = playground_features(X, pre["features"])
+    elif pre.get("degree"):
+        X = polynomial_features(X, int(pre["degree"])).astype(X.dtype)
+    if pre.get("scaler"):
+        X = scaler_from_dict(pre["scaler"]).transform(X)
+    return X
+
+
+def prepare(cfg: DataConfig, *, offline: bool = False) -> Prepared:
+    """Load and preprocess the data a config asks for."""
+    from neuralab.data.scalers import SCALERS
+
+    parts = load_splits(cfg, offline=offline)
+    train = parts["train"]
+    raw = {k: ds.X.reshape(len(ds), -1) for k, ds in parts.items() if ds is not None}
+    if (cfg.features is not None or cfg.degree is not None) and raw["train"].shape[1] != 2:
+        which = "data.features" if cfg.features is not None else "data.degree"
+        raise ConfigError(f"{which} maps 2-D inputs; dataset {cfg.name!r} has "
+                          f"{raw['train'].shape[1]} input features")
+    pre: dict[str, Any] = {"n_inputs": int(raw["train"].shape[1]), "features": cfg.features,
+                           "degree": cfg.degree, "scaler": None}
+    mapped = {k: apply_preprocess(pre, X) for k, X in raw.items()}
+    if cfg.scaling != "none":
+        params = {"c": cfg.divide_by} if cfg.scaling == "divide" else {}
+        scaler = SCALERS[cfg.scaling](**params).fit(mapped["train"])
+        pre["scaler"] = scaler.to_dict()
+        mapped = {k: scaler.transform(X) for k, X in mapped.items()}
+    sets = {k: (mapped[k], parts[k].y) for k in mapped}
+    return Prepared(sets=sets, raw=raw, task=train.task, name=train.name.split("/")[0],
+                    class_names=train.class_names, classes=train.classes,
+                    image_shape=train.image_shape, preprocess=pre)
+
+
+TransformFn = Callable[[np.ndarray], np.ndarray]
+
+__all__ = ["Prepared", "apply_preprocess", "load_splits", "prepare"]
