@@ -20,6 +20,19 @@ app = typer.Typer(
 
 EXIT_USAGE = 2
 
+# typer >= 0.2x parses with its own vendored copy of click, whose exceptions are not click's:
+# catch both families so a bad flag is always one line and exit code 2, never a traceback.
+try:
+    from typer._click import exceptions as _typer_click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _typer_click = click.exceptions
+_EXITS = (click.exceptions.Exit, typer.Exit)
+_ABORTS = (click.exceptions.Abort, typer.Abort)
+_NO_ARGS = tuple(getattr(m, "NoArgsIsHelpError", ()) for m in (click.exceptions, _typer_click)
+                 if hasattr(m, "NoArgsIsHelpError"))
+_USAGE = (click.UsageError, _typer_click.UsageError)
+_CLICK = (click.ClickException, _typer_click.ClickException)
+
 
 class UsageError(Exception):
     """Raised by commands for a problem the user can fix; printed as one line, exit code 2."""
@@ -37,13 +50,20 @@ def _one_line(message: str) -> str:
 def run(argv: list[str]) -> int:
     """Run ``app`` on ``argv``; user errors become ``neuralab: error: ...`` and exit code 2."""
     try:
-        app(args=argv, prog_name="neuralab", standalone_mode=False)
-    except click.exceptions.Exit as exc:  # --help, typer.Exit
-        return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+        result = app(args=argv, prog_name="neuralab", standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):
+            return result  # click returns typer.Exit(code)'s code when not standalone
+    except _EXITS as exc:  # --help, typer.Exit
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except _ABORTS:
         print("neuralab: interrupted", file=sys.stderr)
         return 130
-    except click.UsageError as exc:  # bad flags, missing arguments, unknown commands
+    except _NO_ARGS:  # `neuralab` alone: the help was printed
+        return 0
+    except _USAGE as exc:  # bad flags, missing arguments, unknown commands
+        print(f"neuralab: error: {_one_line(exc.format_message())}", file=sys.stderr)
+        return EXIT_USAGE
+    except _CLICK as exc:  # e.g. an unreadable file argument
         print(f"neuralab: error: {_one_line(exc.format_message())}", file=sys.stderr)
         return EXIT_USAGE
     except (UsageError, NeuralabError, ValueError, FileNotFoundError, IsADirectoryError,

@@ -396,6 +396,14 @@ def _per_class(ses: _Session, est: Any) -> dict[str, Any]:
     return out
 
 
+def _weight_norm(est: Any) -> dict[str, float]:
+    """‖w‖ of a linear model (how far the weights grew; seed 004, question 3.2)."""
+    if hasattr(est, "estimators_") or type(est).__name__ not in (
+            "Perceptron", "LogisticRegression", "LinearRegression"):
+        return {}
+    return {"weight_norm": float(np.linalg.norm(np.asarray(est.coef_, dtype=float)))}
+
+
 def _finish(ses: _Session, est: Any, elapsed: float, resumed_from: int) -> dict[str, Any]:
     from neuralab.experiments.plots import make_plots
     from neuralab.experiments.runfolder import read_metrics
@@ -432,6 +440,7 @@ def _finish(ses: _Session, est: Any, elapsed: float, resumed_from: int) -> dict[
         "wall_seconds": round(time.time() - ses.t0, 4),
         "resumed_from_epoch": resumed_from or None,
         "plots": plots,
+        **_weight_norm(est),
     })
     shown = " ".join(f"{k}={v:.4f}" for k, v in final.items())
     ses.reporter.message(f"finished: {shown}")

@@ -1,0 +1,162 @@
+"""Using a finished run: evaluate its model on a data split, predict points from a CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuralab.experiments.config import ConfigError, load_config
+from neuralab.experiments.prepare import apply_preprocess, load_splits
+from neuralab.experiments.runfolder import atomic_write_json, atomic_write_text
+
+
+def load_model(path: str | Path) -> Any:
+    from neuralab.models import load
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.npz"
+    if not path.is_file():
+        raise ConfigError(f"model file {path} does not exist (a run writes model.npz when it "
+                          "finishes; resume an unfinished run first)")
+    return load(path)
+
+
+def _preprocess_for(model_path: Path) -> dict[str, Any]:
+    pre = model_path.parent / "preprocess.json"
+    if pre.is_file():
+        try:
+            return json.loads(pre.read_text(encoding="utf-8"))
+        except ValueError:
+            raise ConfigError(f"{pre} is not valid JSON") from None
+    return {}
+
+
+def eval_run(run_dir: str | Path, *, data: str | None = None, path: str | None = None,
+             root: str | None = None, split: str = "test", offline: bool = False,
+             write: bool = True) -> dict[str, Any]:
+    """Metrics of ``run_dir``'s model on ``split`` of its data (or of ``data``); writes
+    ``eval-<split>.json`` in the run folder."""
+    from neuralab.train.metrics import confusion_matrix
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.toml").is_file():
+        raise ConfigError(f"{run_dir} is not a run folder (it has no config.toml)")
+    cfg = load_config(run_dir / "config.toml")
+    est = load_model(run_dir)
+    dcfg = cfg.data
+    if data is not None and data != dcfg.name:
+        dcfg = dcfg.model_copy(update={"name": data, "options": {}, "path": None, "root": None})
+        dcfg = type(dcfg).model_validate(dcfg.model_dump())
+    updates = {k: v for k, v in (("path", path), ("root", root)) if v is not None}
+    if updates:
+        dcfg = type(dcfg).model_validate({**dcfg.model_dump(), **updates})
+    parts = load_splits(dcfg, offline=offline)
+    if split not in parts or parts[split] is None:
+        have = [k for k, v in parts.items() if v is not None]
+        raise ConfigError(f"--split {split}: this data has no {split!r} split; it has "
+                          f"{', '.join(have)}")
+    ds = parts[split]
+    X = apply_preprocess(_preprocess_for(run_dir / "model.npz"), ds.X)
+    if X.shape[1] != est.n_features_in_:
+        raise ConfigError(f"the model takes {est.n_features_in_} features; {dcfg.name} "
+                          f"{split} gives {X.shape[1]} after preprocessing")
+    result: dict[str, Any] = {"run": str(run_dir), "data": dcfg.name, "split": split,
+                              "n": len(ds), "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if hasattr(est, "classes_"):
+        pred = np.asarray(est.predict(X))
+        result["accuracy"] = float(np.mean(pred == ds.y))
+        classes = np.asarray(est.classes_)
+        index = {v: i for i, v in enumerate(classes.tolist())}
+        if all(v in index for v in np.unique(ds.y).tolist()):
+            t = np.array([index[v] for v in ds.y.tolist()])
+            p = np.array([index[v] for v in pred.tolist()])
+            result["confusion"] = confusion_matrix(t, p, len(classes)).tolist()
+    else:
+        pred = np.asarray(est.predict(X), dtype=float)
+        result["mse"] = float(np.mean((pred - ds.y) ** 2))
+        result["r2"] = float(est.score(X, ds.y))
+    if write:
+        atomic_write_json(run_dir / f"eval-{split}.json", result)
+    return result
+
+
+def read_points(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """Header and numbers of a CSV of input points (one row per point)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"points file {path} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"points file {path} cannot be read as UTF-8 text") from None
+    rows = [r for r in csv.reader(io.StringIO(text)) if r]
+    if not rows:
+        raise ConfigError(f"points file {path} is empty; it needs a header row and one row per "
+                          "point")
+    header, body = rows[0], rows[1:]
+    try:
+        [float(v) for v in header]
+    except ValueError:
+        pass
+    else:
+        header, body = [f"x{i + 1}" for i in range(len(header))], rows
+    if not body:
+        raise ConfigError(f"points file {path} has a header but no points")
+    values = []
+    for line, row in enumerate(body, 2):
+        if len(row) != len(header):
+            raise ConfigError(f"{path} line {line} has {len(row)} values; the header has "
+                              f"{len(header)}")
+        try:
+            values.append([float(v) for v in row])
+        except ValueError:
+            raise ConfigError(f"{path} line {line} holds a value that is not a number: "
+                              f"{row}") from None
+    X = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(X).all():
+        raise ConfigError(f"{path} contains NaN or infinite values")
+    return header, X
+
+
+def predict_file(model: str | Path, points: str | Path, output: str | Path) -> int:
+    """Write predictions (and class probabilities where the model has them) for each point
+    of the CSV ``points`` to ``output``; returns the number of points."""
+    model = Path(model)
+    est = load_model(model)
+    pre = _preprocess_for(model if model.is_file() else model / "model.npz")
+    header, X = read_points(points)
+    n_in = pre.get("n_inputs", est.n_features_in_)
+    if X.shape[1] != n_in:
+        raise ConfigError(f"{points} has {X.shape[1]} columns ({', '.join(header)}); the model "
+                          f"takes {n_in} inputs")
+    Xm = apply_preprocess(pre, X) if pre else X
+    pred = np.asarray(est.predict(Xm))
+    out_cols = [*header, "prediction"]
+    proba = None
+    if hasattr(est, "classes_"):
+        try:
+            proba = np.asarray(est.predict_proba(Xm))
+            out_cols += [f"p_{c}" for c in np.asarray(est.classes_).tolist()]
+        except AttributeError:
+            proba = None
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(out_cols)
+    for i in range(len(X)):
+        row = [repr(float(v)) for v in X[i]] + [pred[i].item() if hasattr(pred[i], "item")
+                                                 else pred[i]]
+        if proba is not None:
+            row += [f"{p:.6g}" for p in proba[i]]
+        w.writerow(row)
+    atomic_write_text(output, buf.getvalue())
+    return len(X)
+
+
+__all__ = ["eval_run", "load_model", "predict_file", "read_points"]

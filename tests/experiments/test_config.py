@@ -1,0 +1,138 @@
+"""The config schema: defaults, validation messages, --set, flags, TOML round trip, docs."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from neuralab.experiments.config import (
+    ConfigError,
+    ExperimentConfig,
+    apply_set,
+    load_config,
+    parse_config,
+    parse_value,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_are_the_cs324_skeleton():
+    cfg = parse_config({})
+    assert cfg.data.name == "moons" and cfg.data.options == {"n": 1000, "noise": 0.2}
+    assert cfg.data.split.test == 0.2
+    assert cfg.model.kind == "mlp" and cfg.model.hidden == [20]
+    assert cfg.optim.lr == 0.01 and cfg.optim.optimizer == "sgd"
+    assert cfg.train.epochs == 1500 and cfg.train.eval_every == 10
+    assert cfg.train.batch_size == "full"
+
+
+def test_resolved_toml_round_trips():
+    cfg = parse_config({"model": {"kind": "ovr", "base": "logistic"},
+                        "data": {"name": "digits", "split": {"val": 0.1}},
+                        "train": {"early_stopping": {"enabled": False}, "batch_size": 16}})
+    again = parse_config(tomllib.loads(cfg.to_toml()))
+    assert again == cfg
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"train": {"bach_size": 3}}, "train.bach_size"),
+    ({"train": {"bach_size": 3}}, "did you mean 'batch_size'"),
+    ({"model": {"kind": "mpl"}}, "did you mean 'mlp'"),
+    ({"model": {"hiddn": [3]}}, "model.hiddn"),
+    ({"optim": {"lr": -1.0}}, "optim.lr=-1.0"),
+    ({"optim": {"lr": "fast"}}, "optim.lr='fast'"),
+    ({"train": {"batch_size": 0}}, "train.batch_size=0"),
+    ({"data": {"name": "mons"}}, "did you mean 'moons'"),
+    ({"data": {"options": {"nosie": 0.1}}}, "did you mean 'noise'"),
+    ({"model": {"kind": "perceptron"}, "optim": {"momentum": 0.9}},
+     "optim.momentum=0.9 does not apply to model.kind='perceptron'"),
+    ({"model": {"kind": "ovr", "options": {"mdoe": "batch"}}}, "model.options.mdoe"),
+    ({"trian": {}}, "did you mean 'train'"),
+    ({"model": {"activation": "rleu"}}, "did you mean 'relu'"),
+    ({"data": {"split": {"test": 1.5}}}, "data.split.test"),
+    ({"model": {"hidden": [20, 20], "dropout": [0.1, 0.2, 0.3]}}, "model.dropout"),
+    ({"optim": {"schedule": "step", "schedule_params": {"gama": 0.5}}}, "did you mean 'gamma'"),
+    ({"data": {"name": "moons", "path": "x.npz"}}, "data.path"),
+])
+def test_errors_name_the_key(data, expected):
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(("raw", "value"), [
+    ("0.1", 0.1), ("16", 16), ("true", True), ("[20, 20]", [20, 20]), ('"full"', "full"),
+    ("full", "full"), ("{n = 3}", {"n": 3}),
+])
+def test_set_values_are_toml_literals_else_text(raw, value):
+    assert parse_value(raw) == value
+
+
+def test_set_builds_nested_keys_and_rejects_bad_ones():
+    data: dict = {}
+    apply_set(data, "data.options.n=500")
+    apply_set(data, "train.batch_size=16")
+    assert data == {"data": {"options": {"n": 500}}, "train": {"batch_size": 16}}
+    for bad in ("nokey", "=3", "train..x=1", "tran.epochs=3"):
+        with pytest.raises(ConfigError):
+            apply_set({}, bad)
+
+
+def test_file_flags_and_sets_compose(tmp_path):
+    f = tmp_path / "exp.toml"
+    f.write_text('[model]\nkind = "mlp"\nhidden = [5]\n[optim]\nlr = 0.5\n')
+    cfg = load_config(f, ["optim.lr=0.25"], {"train.epochs": 7, "model.hidden": [3, 3]})
+    assert cfg.optim.lr == 0.25 and cfg.train.epochs == 7 and cfg.model.hidden == [3, 3]
+    assert cfg.output.name == "exp"
+    # switching the kind with a flag drops the file's options of the other kind
+    cfg = load_config(f, [], {"model.kind": "perceptron"})
+    assert cfg.model.kind == "perceptron"
+
+
+def test_flags_build_the_same_config_as_a_file(tmp_path):
+    f = tmp_path / "same.toml"
+    f.write_text('[data]\nname = "moons"\n[model]\nhidden = [20, 20]\n[optim]\nlr = 0.01\n'
+                 '[train]\nepochs = 1500\neval_every = 10\nbatch_size = "full"\n')
+    from_file = load_config(f, [], {"output.name": "x"})
+    from_flags = load_config(None, [], {"data.name": "moons", "model.kind": "mlp",
+                                        "model.hidden": [20, 20], "optim.lr": 1e-2,
+                                        "train.epochs": 1500, "train.eval_every": 10,
+                                        "train.batch_size": "full", "output.name": "x"})
+    assert from_file == from_flags
+
+
+def _keys(model: type, prefix: str = "") -> list[str]:
+    out = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and hasattr(ann, "model_fields"):
+            out += _keys(ann, f"{prefix}{name}.")
+        else:
+            out.append(prefix + name)
+    return out
+
+
+def test_docs_list_every_key_with_its_default():
+    from neuralab.experiments.config import MODELS
+
+    text = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+    keys = [k for k in _keys(ExperimentConfig) if not k.startswith("model")]
+    for cls in MODELS.values():
+        keys += [f"model.{k}" for k in _keys(cls)]
+    missing = [k for k in dict.fromkeys(keys) if not re.search(rf"`{re.escape(k)}`", text)]
+    assert not missing, f"docs/config.md lacks {missing}"
+
+
+def test_every_example_parses():
+    files = sorted((ROOT / "examples").rglob("*.toml"))
+    assert len(files) >= 40
+    for f in files:
+        load_config(f)
+        head = f.read_text(encoding="utf-8").splitlines()[0]
+        assert head.startswith("# Reproduces: seed 00"), f
