@@ -50,8 +50,17 @@ LIBS = {
     "gemm": "GEMM floor: only the five matrix products (X·W1, H·W2, Hᵀ·G, G·W2ᵀ, Xᵀ·dH) "
             "into preallocated outputs, no element-wise work",
     "neuralab-model": "`neuralab.models.MLPClassifier(hidden=(200,), optimizer='sgd', "
-                      "epochs=1, shuffle=False).fit` (validates X, builds the network from its "
-                      "own seed, and evaluates train loss/accuracy after the epoch)",
+                      "epochs=1, shuffle=False).fit`: the estimator, configured like the loops "
+                      "above (plain SGD, no shuffle; it takes the fused step by itself). The "
+                      "whole `fit`: it also validates X, builds the network from its own seed, "
+                      "and evaluates train loss/accuracy after the epoch (one more forward pass "
+                      "over the training set)",
+}
+#: columns derived from a worker's extra timings: name -> (worker, description)
+DERIVED = {
+    "neuralab-model-epoch": ("neuralab-model",
+                             "the same `fit`, only the seconds inside `Trainer.train_epoch` "
+                             "(the epoch itself, without validation, set-up and evaluation)"),
 }
 
 
@@ -209,12 +218,30 @@ def gemm_worker():
 
 
 def model_worker():
-    """The estimator, timed through ``fit`` (its own seeded init: no loss comparison)."""
+    """The estimator, timed through ``fit`` (its own seeded init: no loss comparison).
+
+    ``train`` returns the seconds spent inside ``Trainer.train_epoch`` too (the
+    ``neuralab-model-epoch`` column), read through a wrapper around the method.
+    """
     from neuralab.models import MLPClassifier
+    from neuralab.train.loop import Trainer
+
+    epoch_seconds: list[float] = []
+    train_epoch = Trainer.train_epoch
+
+    def timed_epoch(self, X, T):
+        t0 = time.perf_counter()
+        try:
+            return train_epoch(self, X, T)
+        finally:
+            epoch_seconds.append(time.perf_counter() - t0)
+
+    Trainer.train_epoch = timed_epoch
 
     def train(X, y, batch):
         MLPClassifier(hidden=(N_HIDDEN,), activation="relu", optimizer="sgd", lr=LR,
                       batch_size=batch, epochs=1, shuffle=False, seed=0).fit(X, y)
+        return {"neuralab-model-epoch": epoch_seconds[-1]}
 
     return (lambda w: None), train, None
 
@@ -236,7 +263,7 @@ def worker(name: str, threads: int, batches: list[int], quick: bool) -> None:
         raise SystemExit(f"unknown worker {name!r}; choose from {sorted(LIBS)}")
     pin_threads(threads, torch_too=name == "torch")
     w0 = initial_weights()
-    times, losses = {}, {}
+    times, losses, parts = {}, {}, {}
     for batch in batches:
         n = samples_for(batch, quick)
         Xn, yn = X[:n], y[:n]
@@ -248,11 +275,13 @@ def worker(name: str, threads: int, batches: list[int], quick: bool) -> None:
         train(X[n - warm:n] if n > warm else Xn, y[n - warm:n] if n > warm else yn, batch)
         load(w0)
         t0 = time.perf_counter()
-        train(Xn, yn, batch)
+        extra_times = train(Xn, yn, batch)
         times[batch] = time.perf_counter() - t0
+        for key, seconds in (extra_times or {}).items():
+            parts.setdefault(key, {})[batch] = seconds
         if weights is not None:
             losses[batch] = eval_loss(weights(), X[:N_EVAL], y[:N_EVAL])
-    emit({"lib": name, "threads": threads, "times": times, "losses": losses,
+    emit({"lib": name, "threads": threads, "times": times, "losses": losses, "parts": parts,
           "blas": blas_report()})
 
 
@@ -304,10 +333,16 @@ def bar_sklearn(batch: int) -> float:
 
 def report(results, libs, threads_list, batches, quick, rounds) -> str:
     out = []
+    derived = [name for name, (src, _) in DERIVED.items() if src in libs]
+    libs_in = libs
+    libs = [*libs, *derived]
     ours = [lib for lib in libs if lib.startswith("neuralab")]
     for threads in threads_list:
         med = {lib: {b: median([r["times"][str(b)] for r in results[f"{lib}@{threads}"]])
-                     for b in batches} for lib in libs}
+                     for b in batches} for lib in libs_in}
+        for name in derived:
+            runs = results[f"{DERIVED[name][0]}@{threads}"]
+            med[name] = {b: median([r["parts"][name][str(b)] for r in runs]) for b in batches}
         s = "s" if threads > 1 else ""
         out.append(f"### {threads} thread{s}: seconds per epoch (median of {rounds} "
                    f"round{'s' if rounds > 1 else ''})\n")
@@ -334,9 +369,10 @@ def report(results, libs, threads_list, batches, quick, rounds) -> str:
         out.append(markdown_table(head, rows))
         out.append("")
         out.append("BLAS as seen by each worker (threadpoolctl):\n")
-        out += [f"- {lib}: {format_blas(results[f'{lib}@{threads}'][0]['blas'])}" for lib in libs]
+        out += [f"- {lib}: {format_blas(results[f'{lib}@{threads}'][0]['blas'])}"
+                for lib in libs_in]
         out.append("")
-        loss_libs = [lib for lib in libs if results[f"{lib}@{threads}"][0]["losses"]]
+        loss_libs = [lib for lib in libs_in if results[f"{lib}@{threads}"][0]["losses"]]
         out.append(f"Loss on {N_EVAL:,} training samples after the epoch (same work, same loss):\n")
         out.append(markdown_table(
             ["batch", *loss_libs],
@@ -344,7 +380,7 @@ def report(results, libs, threads_list, batches, quick, rounds) -> str:
              for b in batches]))
         out.append("")
     out.append("Columns:\n")
-    out += [f"- `{lib}`: {LIBS[lib]}" for lib in libs]
+    out += [f"- `{lib}`: {LIBS[lib] if lib in LIBS else DERIVED[lib][1]}" for lib in libs]
     return "\n".join(out)
 
 

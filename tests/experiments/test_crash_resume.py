@@ -70,9 +70,15 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     ref_cfg.write_text(CONFIG.format(every=3, out=tmp_path / "ref"))
     t0 = time.perf_counter()
     ref = _train([str(ref_cfg)])
-    out, err = ref.communicate(timeout=120)
+    started = None  # when the run folder appeared (imports and data loading come first)
+    while ref.poll() is None:
+        if started is None and list((tmp_path / "ref").glob("*/config.toml")):
+            started = time.perf_counter() - t0
+        time.sleep(0.01)
     duration = time.perf_counter() - t0
+    _out, err = ref.communicate(timeout=120)
     assert ref.returncode == 0, err
+    started = started or 0.0
     ref_run = next((tmp_path / "ref").iterdir())
     ref_rows = _rows(ref_run)
     epochs = [int(r[1]) for r in ref_rows[1:]]
@@ -85,7 +91,8 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         cfg = tmp_path / f"k{i}.toml"
         cfg.write_text(CONFIG.format(every=int(rng.integers(1, 6)), out=out_dir))
         proc = _train([str(cfg)])
-        time.sleep(float(rng.uniform(0.0, duration)))
+        # mostly after start-up, where there is something to lose; some before
+        time.sleep(float(rng.uniform(0.8 * started, duration)))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         runs = list(out_dir.iterdir()) if out_dir.exists() else []
@@ -94,8 +101,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
             phases["before the run folder"] += 1
             again = _train([str(cfg)])
             assert again.wait(timeout=120) == 0
-            run = next(out_dir.iterdir()) if not runs else runs[0]
-            run = [r for r in out_dir.iterdir() if (r / "config.toml").is_file()][0]
+            run = next(r for r in out_dir.iterdir() if (r / "config.toml").is_file())
         else:
             run = runs[0]
             ckpt = run / "checkpoints" / "last.npz"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import small_config
+from run_helpers import small_config
 
 from neuralab.experiments import parse_config
 from neuralab.experiments.runner import quick, resume_run, run_experiment
@@ -167,7 +167,7 @@ plots = false
         time.sleep(0.05)
     assert run_dir is not None
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == (
         f"neuralab: interrupted; resume with: neuralab train --resume {run_dir}")

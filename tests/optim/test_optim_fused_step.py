@@ -130,3 +130,45 @@ def test_cross_entropy_fast_reductions_match_reference(shape):
     onehot = (np.arange(shape[-1]) == idx).astype(float)
     np.testing.assert_allclose(grad, (np.exp(logp) - onehot) / shape[-2], rtol=1e-10,
                                atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("classes", [2, 10, 100])
+def test_cross_entropy_one_sample_path_equals_general_path_bit_for_bit(dtype, classes):
+    """Batch 1 has its own short code; it must do the very same float operations."""
+    rng = np.random.default_rng(classes)
+    for scale in (0.1, 5.0, 80.0):
+        z = (rng.standard_normal((1, classes)) * scale).astype(dtype)
+        y = rng.integers(0, classes, 1)
+        one, general = nn.SoftmaxCrossEntropy(), nn.SoftmaxCrossEntropy()
+        loss = one.forward(z, y)
+        grad = one.backward()
+        # the same sample as an "ensemble" of one member takes the general code
+        loss_g = general.forward(z[None], y[None])
+        grad_g = general.backward()
+        assert one._one is not None and general._one is None
+        assert loss == float(loss_g[0])
+        np.testing.assert_array_equal(grad, grad_g[0])
+        assert grad.shape == z.shape and grad.dtype == z.dtype
+
+
+def test_cross_entropy_one_sample_rejects_out_of_range_label_then_general_path_works():
+    loss_fn = nn.SoftmaxCrossEntropy()
+    with pytest.raises(ValueError, match=r"target labels must be in \[0, 4\)"):
+        loss_fn.forward(np.zeros((1, 4)), np.array([4]))
+    loss_fn.forward(np.zeros((2, 4)), np.array([1, 2]))  # a later batch of 2: general path
+    np.testing.assert_allclose(loss_fn.backward().sum(axis=1), 0, atol=1e-15)
+
+
+def test_backward_step_large_batch_takes_the_reference_arithmetic(one_blas_thread):
+    """Above FUSED_MAX_ROWS rows the fused gemm no longer pays: bit-for-bit the two-call form."""
+    from neuralab.optim.sgd import FUSED_MAX_ROWS
+
+    rng = np.random.default_rng(0)
+    n = FUSED_MAX_ROWS + 1
+    X, y = rng.standard_normal((n, 12)).astype(np.float32), rng.integers(0, 3, n)
+    a, b = _net(np.float32), _net(np.float32)
+    sa = _train(a, optim.SGD(a, lr=0.1), X, y, n, fused=False)
+    sb = _train(b, optim.SGD(b, lr=0.1), X, y, n, fused=True)
+    for key in sa:
+        np.testing.assert_array_equal(sb[key], sa[key], err_msg=key)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import NoReturn
 
-import click
 import typer
 
 from neuralab.exceptions import NeuralabError
@@ -20,18 +20,28 @@ app = typer.Typer(
 
 EXIT_USAGE = 2
 
-# typer >= 0.2x parses with its own vendored copy of click, whose exceptions are not click's:
-# catch both families so a bad flag is always one line and exit code 2, never a traceback.
-try:
-    from typer._click import exceptions as _typer_click
-except ImportError:  # pragma: no cover - older typer uses click itself
-    _typer_click = click.exceptions
-_EXITS = (click.exceptions.Exit, typer.Exit)
-_ABORTS = (click.exceptions.Abort, typer.Abort)
-_NO_ARGS = tuple(getattr(m, "NoArgsIsHelpError", ()) for m in (click.exceptions, _typer_click)
-                 if hasattr(m, "NoArgsIsHelpError"))
-_USAGE = (click.UsageError, _typer_click.UsageError)
-_CLICK = (click.ClickException, _typer_click.ClickException)
+
+def _click_classes(name: str) -> tuple[type[BaseException], ...]:
+    """Click's exception class ``name`` from every copy present.
+
+    typer >= 0.2x parses with its own vendored click (``typer._click``), whose exceptions are
+    not the ``click`` package's; older typer uses ``click`` itself; both may be installed side
+    by side. Catching every copy keeps a bad flag one line and exit code 2, never a traceback.
+    """
+    found = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+_EXITS = (typer.Exit, *_click_classes("Exit"))
+_ABORTS = (typer.Abort, *_click_classes("Abort"))
+_NO_ARGS = _click_classes("NoArgsIsHelpError")
+_USAGE = _click_classes("UsageError")
+_CLICK = _click_classes("ClickException")
 
 
 class UsageError(Exception):

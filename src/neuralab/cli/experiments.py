@@ -36,12 +36,15 @@ def _hidden(text: str) -> list[int]:
 
 
 def _batch(text: str) -> int | str:
-    if text.strip().lower() in ("full", "all", "-1"):
+    if text.strip().lower() == "full":
         return "full"
     try:
-        return int(text)
+        size = int(text)
     except ValueError:
-        fail(f"--batch-size {text!r}: give an integer >= 1 or 'full'")
+        size = 0
+    if size < 1:
+        fail(f"--batch-size {text!r} is not allowed; give an integer >= 1 or 'full'")
+    return size
 
 
 def _config(config: Path | None, sets: list[str] | None, flags: dict[str, Any]) -> Any:
@@ -99,9 +102,11 @@ def train_cmd(
     """Train a model: a config file, flags, or both (flags and --set win over the file)."""
     from neuralab.experiments.runner import (
         RunInterrupted,
-        quick as make_quick,
         resume_run,
         run_experiment,
+    )
+    from neuralab.experiments.runner import (
+        quick as make_quick,
     )
 
     flags = {"data.name": data, "data.path": path, "data.root": root, "model.kind": model,

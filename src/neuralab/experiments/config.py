@@ -461,7 +461,8 @@ def format_validation_error(exc: ValidationError, *, prefix: tuple[Any, ...] = (
         valid = f"; valid keys: {', '.join(allowed)}" if allowed else ""
         return f"unknown key {path} {where}{hint}{valid}{more}"
     if kind == "model_kind":
-        value = data.get("model", {}).get("kind") if isinstance(data, dict) else None
+        model = data.get("model") if isinstance(data, dict) else None
+        value = model.get("kind") if isinstance(model, dict) else None
         return (f"model.kind={_fmt_value(value)} is not a model kind; choose one of "
                 f"{', '.join(MODELS)}{suggest(str(value), list(MODELS))}{more}")
     original = (err.get("ctx") or {}).get("error")
@@ -489,6 +490,10 @@ def parse_config(data: dict[str, Any]) -> ExperimentConfig:
     if not isinstance(data, dict):
         raise ConfigError("the config must be a table of sections (data, model, optim, train, "
                           "output)")
+    for section in SECTIONS:
+        if section in data and not isinstance(data[section], dict):
+            raise ConfigError(f"{section} = {_fmt_value(data[section])}: {section} must be a "
+                              f"table ([{section}] followed by key = value lines)")
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:

@@ -46,7 +46,7 @@ class Reporter:
         if self.mode == "plain":
             print(text, file=sys.stderr, flush=True)
         elif self.mode == "bar":
-            self._console().print(text)
+            self._console().print(text, highlight=False, markup=False)
 
     def _console(self) -> Any:
         from rich.console import Console

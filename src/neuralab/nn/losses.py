@@ -71,10 +71,14 @@ class SoftmaxCrossEntropy(Loss):
 
     def __init__(self) -> None:
         self._rows = np.arange(0)  # cached 0..N-1, the row index of the label lookups
+        self._one: int | None = None  # the label, after a one-sample forward
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float | np.ndarray:
         target = np.asarray(target)
         z = logits if logits.dtype.kind == "f" else logits.astype(np.float64)
+        self._one = None
+        if z.ndim == 2 and len(z) == 1 and target.shape == (1,) and target.dtype.kind in "iu":
+            return self._forward_one(z, target)
         self._n = z.shape[-2] if z.ndim >= 2 else 1
         s = z - _row_max(z)  # shifted logits: the largest of each row is 0, exp cannot overflow
         if target.dtype.kind in "iu":  # integer labels
@@ -113,7 +117,33 @@ class SoftmaxCrossEntropy(Loss):
         total = np.add.reduce(nll, axis=-1)
         return float(total) / self._n if total.ndim == 0 else total / total.dtype.type(self._n)
 
+    def _forward_one(self, z: np.ndarray, target: np.ndarray) -> float:
+        """``forward`` for one sample ``(1, C)`` with an integer label (batch-1 SGD).
+
+        The general code costs ~9 µs a step on a (1, 10) array, mostly NumPy's fixed cost
+        per call (row index arrays, reshapes, reductions); this one does the same float
+        operations (so the same results, bit for bit) in a third of the time.
+        """
+        label = int(target[0])
+        row = z[0]
+        # the max of a few Python floats costs 0.3 µs, a NumPy reduction 0.8 µs (not so
+        # for many classes: the list then costs more)
+        s = z - (max(row.tolist()) if len(row) <= 64 else row.max())
+        try:
+            picked = s[0, label]
+        except IndexError:
+            raise ValueError(f"target labels must be in [0, {s.shape[1]}) for {s.shape[1]} "
+                             f"classes; got label {label}") from None
+        e = np.exp(s, out=s)
+        se = np.add.reduce(e, axis=-1)  # (1,): the same summation as the general code
+        self._e, self._se, self._one, self._n = e, se, label, 1
+        return float(np.log(se[0]) - picked)
+
     def backward(self) -> np.ndarray:
+        if self._one is not None:  # one sample: softmax − one-hot; the mean over 1 is a no-op
+            grad = self._e / self._se
+            grad[0, self._one] -= 1
+            return grad
         grad = self._e / self._se[..., None]  # softmax
         if self._labels is not None:
             grad.reshape(len(self._rows), -1)[self._rows, self._labels] -= 1

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from neuralab.nn.containers import Sequential
@@ -30,30 +32,58 @@ def _blas_ready(a: np.ndarray) -> bool:
     return f.c_contiguous and f.aligned and f.writeable
 
 
+#: dtype -> SciPy's (gemm, gemv, ger, axpy) for it, or None without SciPy: looked up once,
+#: so a step pays one dict lookup instead of four (``blas_kernel`` builds a key each call).
+_KERNELS: dict[np.dtype, tuple[Any, Any, Any, Any] | None] = {}
+
+
+def _kernels(dtype: np.dtype) -> tuple[Any, Any, Any, Any] | None:
+    if dtype not in _KERNELS:
+        k = tuple(blas_kernel(name, dtype) for name in ("gemm", "gemv", "ger", "axpy"))
+        _KERNELS[dtype] = None if None in k else k
+    return _KERNELS[dtype]
+
+
+#: Above this many rows the products are compute-bound and the fused ``gemm`` (SciPy's
+#: OpenBLAS 0.3.30) is 3-5 % slower than NumPy's (0.3.31) ``np.dot`` + update, while the saved
+#: memory passes no longer matter: such batches take the ordinary backward + update
+#: (measured on the benchmark machine: 185 vs 205 µs at 128 rows, 361 vs 366 at 256,
+#: 730 vs 702 at 512, 1476 vs 1404 at 1024; docs/performance.md).
+FUSED_MAX_ROWS = 384
+
+
 def _fused_linear_step(layer: Linear, g: np.ndarray, lr: float) -> tuple[bool, np.ndarray | None]:
     """Backward of ``layer`` fused with ``W ← W − lr·xᵀg`` and ``b ← b − lr·gᵀ1``:
     ``(True, input gradient)``, or ``(False, None)`` with nothing done when it does not apply.
     """
-    x, W, b = layer._x, layer.params["weight"], layer.params.get("bias")
-    gemm, gemv = blas_kernel("gemm", W.dtype), blas_kernel("gemv", W.dtype)
-    if (gemm is None or x is None or W.ndim != 2 or x.ndim != 2 or g.ndim != 2
-            or x.dtype != W.dtype or g.dtype != W.dtype or not _blas_ready(W)
-            or (b is not None and not _blas_ready(b))):
+    # At batch 1 this function runs twice a step next to ~25 µs of BLAS work, so every
+    # attribute and dict lookup counts: each is done once, into a local.
+    x, params = layer._x, layer.params
+    W, b = params["weight"], params.get("bias")
+    dtype = W.dtype
+    kernels = _KERNELS.get(dtype) or _kernels(dtype)
+    if (kernels is None or x is None or W.ndim != 2 or x.ndim != 2 or g.ndim != 2
+            or len(x) > FUSED_MAX_ROWS or x.dtype != dtype or g.dtype != dtype
+            or not _blas_ready(W) or (b is not None and not _blas_ready(b))):
         return False, None
+    gemm, gemv, ger, axpy = kernels
     grad_in = np.dot(g, W.T) if layer.input_grad else None  # with the old W
     # BLAS is column-major: Wᵀ, gᵀ and xᵀ are Fortran-ordered views of C-ordered arrays, so
     # nothing is copied and BLAS writes into W and b in place (β = 1 keeps the old values):
     #   Wᵀ ← Wᵀ − lr·gᵀ·(xᵀ)ᵀ      b ← b − lr·gᵀ·1
     Wt = W.T
-    if len(g) == 1:  # batch 1: the rank-1 update ger is ~10 % faster than gemm
-        done = blas_kernel("ger", W.dtype)(-lr, g[0], x[0], a=Wt, overwrite_a=1)
+    if len(g) == 1:
+        # batch 1: the rank-1 update ger is ~10 % faster than gemm, and the bias update is
+        # an axpy b ← b − lr·g (0.25 µs, where gemv with a ones vector takes 0.65 µs)
+        g0 = g[0]
+        done = ger(-lr, g0, x[0], a=Wt, overwrite_a=1)
+        done_b = b if b is None else axpy(g0, b, a=-lr)
     else:
         done = gemm(-lr, g.T, x.T, beta=1.0, c=Wt, trans_b=1, overwrite_c=1)
-    if done is not Wt:
-        raise RuntimeError("BLAS did not update the weights in place")  # cannot happen
-    if b is not None and gemv(-lr, g.T, layer._ones(len(g), b.dtype), beta=1.0, y=b,
-                              overwrite_y=1) is not b:
-        raise RuntimeError("BLAS did not update the bias in place")
+        done_b = b if b is None else gemv(-lr, g.T, layer._ones(len(g), dtype), beta=1.0, y=b,
+                                          overwrite_y=1)
+    if done is not Wt or done_b is not b:
+        raise RuntimeError("BLAS did not update the parameters in place")  # cannot happen
     return True, grad_in
 
 
@@ -107,33 +137,37 @@ class SGD(Optimizer):
         those of the two-call form up to float rounding. Every other layer, and every layer
         with momentum, weight decay, a per-member ``lr``, without SciPy, or with more than one
         BLAS thread (NumPy's and SciPy's BLAS pools would fight over the cores, see
-        :func:`~neuralab.optim.optimizer.blas_single_threaded`), takes the ordinary
-        ``backward`` + update.
+        :func:`~neuralab.optim.optimizer.blas_single_threaded`), or with a batch of more
+        than :data:`FUSED_MAX_ROWS` rows (where the fused form no longer pays), takes the
+        ordinary ``backward`` + update.
 
         A fused ``Linear`` layer leaves its ``grads`` untouched (stale): use the two-call
         form when you need the gradients themselves (clipping, logging norms).
         Returns the gradient with respect to the network's input (None if not computed).
         """
         self.steps += 1
-        fused = (isinstance(self.lr, (int, float)) and is_zero(self.momentum)
+        lr = self.lr
+        fused = (isinstance(lr, (int, float)) and is_zero(self.momentum)
                  and is_zero(self.weight_decay) and blas_single_threaded())
-        return self._backward_step(self.net, grad_out, "", fused)
+        return self._backward_step(self.net, grad_out, "", float(lr) if fused else None)
 
     def _backward_step(self, module: Module, g: np.ndarray | None, prefix: str,
-                       fused: bool) -> np.ndarray | None:
+                       lr: float | None) -> np.ndarray | None:
+        """Backward + update of ``module``; ``lr`` is None where the fused step is off."""
+        if lr is not None and type(module) is Linear:  # the common case first
+            done, g_in = _fused_linear_step(module, g, lr)
+            if done:
+                return g_in
         if isinstance(module, Sequential):
-            for i in reversed(range(len(module.layers))):
-                g = self._backward_step(module.layers[i], g, f"{prefix}{i}.", fused)
+            layers = module.layers
+            for i in range(len(layers) - 1, -1, -1):
+                g = self._backward_step(layers[i], g, f"{prefix}{i}.", lr)
                 if g is None and i > 0:
                     raise ValueError(
                         f"layer {prefix}{i} computes no input gradient (input_grad=False), so "
                         "the layers before it cannot learn; only the first layer may skip it"
                     )
             return g
-        if fused and type(module) is Linear:
-            done, g_in = _fused_linear_step(module, g, float(self.lr))
-            if done:
-                return g_in
         g_in = module.backward(g)
         if module.params or module.children():
             for name, param, grad in module.named_parameters(prefix):

@@ -13,12 +13,19 @@ random generators, step counter, frozen ensemble members) and runs one epoch;
         optimizer.step()
     scheduler.step()                                   # once per epoch
 
+For plain SGD the two lines ``net.backward(...); optimizer.step()`` become
+``optimizer.backward_step(...)``, which fuses each ``Linear`` layer's backward with its update
+(equal up to float rounding, and faster: docs/performance.md) whenever nothing needs the
+gradients themselves: no penalty, single model, and no callback with ``needs_grads = True``.
+``NEURALAB_FUSED=0`` in the environment (or ``trainer.fused = False``) turns it off.
+
 An ensemble (``n_models = E``) runs the same code on weights ``(E, in, out)`` and batches
 ``(E, B, in)``; member ``i`` draws its permutation and dropout masks from ``gens[i]``.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,6 +39,7 @@ from neuralab.nn.module import Module
 from neuralab.nn.penalties import Penalty
 from neuralab.optim.optimizer import Optimizer
 from neuralab.optim.schedules import LRScheduler
+from neuralab.optim.sgd import SGD
 from neuralab.train.callbacks import Callback
 
 
@@ -64,6 +72,10 @@ class Trainer:
         self.step = 0
         self.in_epoch = False  # True while an epoch runs (an interrupted epoch leaves it set)
         self.base_lr = optimizer.lr if optimizer is not None else None
+        #: None: fuse backward and SGD update when exact to (see :meth:`uses_fused_step`);
+        #: False: never (also ``NEURALAB_FUSED=0``)
+        self.fused: bool | None = None
+        self.grads_needed = False  # set by fit_loop when a callback reads gradients
 
     # -- learning rate --------------------------------------------------------------------
     @property
@@ -96,10 +108,23 @@ class Trainer:
             return self.gens[0].permutation(n)
         return np.stack([g.permutation(n) for g in self.gens])
 
+    def uses_fused_step(self) -> bool:
+        """Whether the epoch runs ``SGD.backward_step`` instead of ``backward(); step()``.
+
+        Only for a plain ``SGD`` optimizer on a single model, with no penalty (L1/L2 add to
+        the gradients after ``backward``) and nothing reading gradients; ``backward_step``
+        itself falls back to the two-call arithmetic where its fused form does not apply
+        (momentum, weight decay, several BLAS threads, ...).
+        """
+        return (self.fused is not False and type(self.optimizer) is SGD
+                and self.n_models is None and not self.penalties and not self.grads_needed
+                and os.environ.get("NEURALAB_FUSED", "1") != "0")
+
     def train_epoch(self, X: np.ndarray, T: np.ndarray) -> float | np.ndarray:
         """One pass over ``(X, T)``; returns the mean mini-batch loss (``(E,)`` for ensembles)."""
         self.in_epoch = True
         net, loss_fn, opt, B = self.net, self.loss, self.optimizer, self._batch(len(X))
+        fused = self.uses_fused_step()
         net.train()
         order = self._orders(len(X))
         total, count = 0.0, 0
@@ -112,10 +137,13 @@ class Trainer:
                 tb = np.take(T, idx, axis=0, mode="clip")
             out = net.forward(xb)
             total = total + loss_fn.forward(out, tb)
-            net.backward(loss_fn.backward())
-            for penalty in self.penalties:
-                penalty.add_grad(net)
-            opt.step()
+            if fused:
+                opt.backward_step(loss_fn.backward())
+            else:
+                net.backward(loss_fn.backward())
+                for penalty in self.penalties:
+                    penalty.add_grad(net)
+                opt.step()
             count += 1
         self.step += count
         self.restore_frozen()
@@ -219,6 +247,7 @@ def fit_loop(est: Any, trainer: Trainer, X: np.ndarray, T: np.ndarray, *, epochs
     """
     history = est.history_
     est.stop_training_ = False
+    trainer.grads_needed = any(getattr(cb, "needs_grads", False) for cb in callbacks)
     logs: dict[str, Any] = {}
     for cb in callbacks:
         cb.on_train_begin(est)

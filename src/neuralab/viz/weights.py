@@ -85,7 +85,7 @@ def plot_hidden_activations(est: Any, X: np.ndarray, *,
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"activation maps need 2-D inputs (n, 2); got shape {X.shape}")
-    xx, yy, pts = grid_over(X, resolution)
+    xx, _yy, pts = grid_over(X, resolution)
     acts = hidden_activations(est, (transform or (lambda a: a))(pts))
     if not acts:
         raise ValueError("this model has no hidden layers")
