@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from neuralab import __version__
+from neuralab._atomic import atomic_file
 from neuralab.exceptions import ModelFileError
 
 FORMAT = "neuralab-arrays"
@@ -50,19 +50,8 @@ def save_arrays(path: str | os.PathLike, header: dict[str, Any], arrays: dict[st
     full_header = {"format": FORMAT, "format_version": FORMAT_VERSION,
                    "neuralab_version": __version__, **header}
     payload[HEADER_KEY] = np.array(json.dumps(full_header))
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path) as f:
+        np.savez(f, **payload)
 
 
 def load_arrays(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

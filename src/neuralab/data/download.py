@@ -12,7 +12,6 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from neuralab._atomic import atomic_file
 from neuralab.exceptions import DataError
 
 CHUNK = 1 << 16
@@ -106,29 +106,22 @@ def download(remote: RemoteFile, dest: str | os.PathLike, *, mirror: str | None 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     url = remote.source_url(mirror)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_file(dest, suffix=".part") as out:  # never leaves a partial file
             hashers = _hashers(remote)
             received, total = _stream(url, out, hashers, dest.name, progress, timeout)
-        if total is not None and received != total:
-            raise DataError(f"download of {dest} from {url} was interrupted: received "
-                            f"{received} of {total} bytes; try again")
-        problem = _mismatch(hashers, remote)
-        if problem:
-            raise DataError(f"download of {dest} from {url} failed verification: {problem}; "
-                            "the file was not kept")
-        os.replace(tmp, dest)
+            if total is not None and received != total:
+                raise DataError(f"download of {dest} from {url} was interrupted: received "
+                                f"{received} of {total} bytes; try again")
+            problem = _mismatch(hashers, remote)
+            if problem:
+                raise DataError(f"download of {dest} from {url} failed verification: "
+                                f"{problem}; the file was not kept")
+    except DataError:
+        raise
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, DataError):
-            raise
         reason = getattr(exc, "reason", None) or exc
         raise DataError(f"could not download {dest.name} from {url}: {reason}") from None
-    except BaseException:  # KeyboardInterrupt included: never leave a partial file
-        tmp.unlink(missing_ok=True)
-        raise
     return dest
 
 
