@@ -37,6 +37,14 @@ def not_fitted(message: str) -> NotFittedError:
     return _SK_NOT_FITTED[base](message)
 
 
+def store_params(est: Any, params: dict[str, Any]) -> None:
+    """Set every constructor argument as an attribute (scikit-learn's rule: ``__init__`` only
+    stores). Call as ``store_params(self, locals())``."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
 class Params:
     """get/set parameters by constructor name; short repr of the non-default ones."""
 

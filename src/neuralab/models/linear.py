@@ -9,6 +9,7 @@ import numpy as np
 
 from neuralab._checks import check_choice
 from neuralab.models._base import ClassifierMixin, NetEstimator, RegressorMixin
+from neuralab.models._params import store_params
 from neuralab.nn.containers import Sequential
 from neuralab.nn.linear import Linear
 from neuralab.nn.losses import MSE, BCEWithLogits, Loss, SoftmaxCrossEntropy
@@ -53,13 +54,7 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
                  schedule=None, schedule_params=None, batch_size="full", epochs=100,
                  shuffle=True, eval_every=1, dtype="float32", n_models=None, seed=None,
                  verbose=0, callbacks=None) -> None:
-        self.l1, self.l2, self.fit_intercept = l1, l2, fit_intercept
-        self.optimizer, self.lr, self.momentum, self.nesterov = optimizer, lr, momentum, nesterov
-        self.weight_decay, self.betas = weight_decay, betas
-        self.schedule, self.schedule_params = schedule, schedule_params
-        self.batch_size, self.epochs, self.shuffle = batch_size, epochs, shuffle
-        self.eval_every, self.dtype, self.n_models = eval_every, dtype, n_models
-        self.seed, self.verbose, self.callbacks = seed, verbose, callbacks
+        store_params(self, locals())
 
     def _outputs_for(self, n_classes: int) -> int:
         return 1 if n_classes == 2 else n_classes
@@ -74,14 +69,7 @@ class LinearRegression(RegressorMixin, _LinearModel):
                  schedule=None, schedule_params=None, batch_size="full", epochs=100,
                  shuffle=True, eval_every=1, dtype="float64", n_models=None, seed=None,
                  verbose=0, callbacks=None) -> None:
-        self.solver = solver
-        self.l1, self.l2, self.fit_intercept = l1, l2, fit_intercept
-        self.optimizer, self.lr, self.momentum, self.nesterov = optimizer, lr, momentum, nesterov
-        self.weight_decay, self.betas = weight_decay, betas
-        self.schedule, self.schedule_params = schedule, schedule_params
-        self.batch_size, self.epochs, self.shuffle = batch_size, epochs, shuffle
-        self.eval_every, self.dtype, self.n_models = eval_every, dtype, n_models
-        self.seed, self.verbose, self.callbacks = seed, verbose, callbacks
+        store_params(self, locals())
 
     def _make_loss(self, cfg: dict[str, Any]) -> Loss:
         return MSE()

@@ -8,6 +8,7 @@ from typing import Any
 
 from neuralab._checks import check_choice, check_in_range, check_positive
 from neuralab.models._base import ClassifierMixin, NetEstimator, RegressorMixin, as_tuple
+from neuralab.models._params import store_params
 from neuralab.nn.activations import ACTIVATIONS, LeakyReLU
 from neuralab.nn.batchnorm import BatchNorm1d
 from neuralab.nn.containers import Sequential
@@ -125,19 +126,7 @@ class MLPClassifier(ClassifierMixin, _MLP):
                  min_delta=0.0, monitor="val_loss", restore_best_weights=True,
                  target_accuracy=None, eval_every=1, dtype="float32", n_models=None,
                  seed=None, verbose=0, callbacks=None) -> None:
-        self.hidden, self.activation, self.negative_slope = hidden, activation, negative_slope
-        self.init, self.init_std, self.dropout, self.batch_norm = init, init_std, dropout, \
-            batch_norm
-        self.optimizer, self.lr, self.momentum, self.nesterov = optimizer, lr, momentum, nesterov
-        self.weight_decay, self.betas = weight_decay, betas
-        self.schedule, self.schedule_params = schedule, schedule_params
-        self.batch_size, self.epochs, self.shuffle = batch_size, epochs, shuffle
-        self.l1, self.l2, self.flooding = l1, l2, flooding
-        self.early_stopping, self.patience, self.min_delta = early_stopping, patience, min_delta
-        self.monitor, self.restore_best_weights = monitor, restore_best_weights
-        self.target_accuracy, self.eval_every, self.dtype = target_accuracy, eval_every, dtype
-        self.n_models, self.seed, self.verbose, self.callbacks = n_models, seed, verbose, \
-            callbacks
+        store_params(self, locals())
 
     def _make_loss(self, cfg: dict[str, Any]) -> Loss:
         return SoftmaxCrossEntropy()
@@ -152,19 +141,7 @@ class MLPRegressor(RegressorMixin, _MLP):
                  min_delta=0.0, monitor="val_loss", restore_best_weights=True,
                  eval_every=1, dtype="float32", n_models=None, seed=None, verbose=0,
                  callbacks=None) -> None:
-        self.hidden, self.activation, self.negative_slope = hidden, activation, negative_slope
-        self.init, self.init_std, self.dropout, self.batch_norm = init, init_std, dropout, \
-            batch_norm
-        self.optimizer, self.lr, self.momentum, self.nesterov = optimizer, lr, momentum, nesterov
-        self.weight_decay, self.betas = weight_decay, betas
-        self.schedule, self.schedule_params = schedule, schedule_params
-        self.batch_size, self.epochs, self.shuffle = batch_size, epochs, shuffle
-        self.l1, self.l2, self.flooding = l1, l2, flooding
-        self.early_stopping, self.patience, self.min_delta = early_stopping, patience, min_delta
-        self.monitor, self.restore_best_weights = monitor, restore_best_weights
-        self.eval_every, self.dtype = eval_every, dtype
-        self.n_models, self.seed, self.verbose, self.callbacks = n_models, seed, verbose, \
-            callbacks
+        store_params(self, locals())
 
     def _make_loss(self, cfg: dict[str, Any]) -> Loss:
         return MSE()

@@ -18,6 +18,7 @@ import numpy as np
 
 from neuralab._checks import check_choice, check_positive
 from neuralab.models._base import ClassifierMixin
+from neuralab.models._params import store_params
 from neuralab.models.linear import _LinearModel
 from neuralab.nn.containers import Sequential
 from neuralab.nn.linear import Linear
@@ -173,12 +174,7 @@ class Perceptron(ClassifierMixin, _LinearModel):
     def __init__(self, *, lr=0.01, epochs=100, mode="online", init="zeros", init_std=0.01,
                  shuffle=True, fit_intercept=True, stop_on_separation=False, eval_every=1,
                  dtype="float64", seed=None, verbose=0, callbacks=None) -> None:
-        self.lr, self.epochs, self.mode, self.init, self.init_std = lr, epochs, mode, init, \
-            init_std
-        self.shuffle, self.fit_intercept = shuffle, fit_intercept
-        self.stop_on_separation, self.eval_every, self.dtype = stop_on_separation, eval_every, \
-            dtype
-        self.seed, self.verbose, self.callbacks = seed, verbose, callbacks
+        store_params(self, locals())
 
     @property
     def predict_proba(self) -> Any:  # a perceptron has scores, not probabilities
