@@ -8,12 +8,9 @@
 
 from __future__ import annotations
 
-from neuralab.experiments.config import (
-    ConfigError,
-    ExperimentConfig,
-    load_config,
-    parse_config,
-)
+from neuralab.experiments.errors import ConfigError
+from neuralab.experiments.loading import load_config, parse_config
+from neuralab.experiments.schema import ExperimentConfig
 
 __all__ = ["ConfigError", "ExperimentConfig", "load_config", "parse_config", "resume_run",
            "run_experiment"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from neuralab.experiments.config import ExperimentConfig
+    from neuralab.experiments.schema import ExperimentConfig
 
 
 def _classes() -> dict[str, type]:
@@ -79,7 +79,7 @@ def estimator_params(cfg: ExperimentConfig, kind: str, options: dict[str, Any]
                      ) -> dict[str, Any]:
     """Constructor arguments for the estimator of ``kind`` (raises ConfigError on keys that
     do not apply)."""
-    from neuralab.experiments.config import ConfigError
+    from neuralab.experiments.errors import ConfigError
 
     cls = _classes()[kind]
     names = set(cls._get_param_names())
@@ -118,7 +118,7 @@ def estimator_params(cfg: ExperimentConfig, kind: str, options: dict[str, Any]
 def check_applicable(cfg: ExperimentConfig) -> None:
     """Raise ConfigError for a key that does not apply to the model, and validate the
     estimator's own parameters (so every problem shows before any data is loaded)."""
-    from neuralab.experiments.config import ConfigError
+    from neuralab.experiments.errors import ConfigError
 
     kind, options = _kind_and_options(cfg)
     params = estimator_params(cfg, kind, options)

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.experiments.config import ExperimentConfig
 from neuralab.experiments.prepare import Prepared
+from neuralab.experiments.schema import ExperimentConfig
 
 MAX_ACTIVATION_MAPS = 64
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.experiments.config import ConfigError, DataConfig
+from neuralab.experiments.errors import ConfigError
+from neuralab.experiments.schema import DataConfig
 
 
 @dataclass
