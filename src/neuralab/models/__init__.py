@@ -15,8 +15,9 @@ import os
 from typing import Any
 
 from neuralab.io import load_arrays
-from neuralab.models._base import NetEstimator, member_seeds
+from neuralab.models._estimator import NetEstimator
 from neuralab.models._params import NotFittedError, clone
+from neuralab.models._setup import member_seeds
 from neuralab.models.linear import LinearRegression, LogisticRegression
 from neuralab.models.mlp import MLPClassifier, MLPRegressor
 from neuralab.models.multiclass import OneVsRest

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from neuralab._checks import check_choice
-from neuralab.models._base import ClassifierMixin, NetEstimator, RegressorMixin
+from neuralab.models._estimator import NetEstimator
 from neuralab.models._params import store_params
+from neuralab.models._targets import ClassifierMixin, RegressorMixin
 from neuralab.nn.containers import Sequential
 from neuralab.nn.linear import Linear
 from neuralab.nn.losses import MSE, BCEWithLogits, Loss, SoftmaxCrossEntropy

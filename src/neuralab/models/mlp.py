@@ -4,11 +4,13 @@ dropout, batch norm, L1/L2, flooding, early stopping, ensembles)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from neuralab._checks import check_choice, check_in_range, check_positive
-from neuralab.models._base import ClassifierMixin, NetEstimator, RegressorMixin, as_tuple
+from neuralab.models._estimator import NetEstimator
 from neuralab.models._params import store_params
+from neuralab.models._targets import ClassifierMixin, RegressorMixin
 from neuralab.nn.activations import ACTIVATIONS, LeakyReLU
 from neuralab.nn.batchnorm import BatchNorm1d
 from neuralab.nn.containers import Sequential
@@ -20,6 +22,13 @@ from neuralab.nn.module import Module
 
 # "auto" picks He for ReLU-like units and Xavier for the rest (Glorot & Bengio; He et al.).
 AUTO_INIT = {"relu": "he", "leaky_relu": "he"}
+
+
+def as_tuple(value: Any) -> tuple[Any, ...]:
+    """A sequence (not a string) as a tuple; anything else as a 1-tuple."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(value)
+    return (value,)
 
 
 def per_layer(name: str, value: Any, n_layers: int) -> list[Any]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from neuralab.exceptions import ModelFileError
 from neuralab.io import from_json_text, json_text, load_arrays, save_arrays
-from neuralab.models._base import REGISTRY, NetEstimator
+from neuralab.models._estimator import NetEstimator
 from neuralab.models._params import (
     Params,
     clone,
@@ -17,6 +17,7 @@ from neuralab.models._params import (
     params_from_json,
     params_to_json,
 )
+from neuralab.models._persistence import REGISTRY
 from neuralab.models._validation import check_X, check_y
 from neuralab.train.metrics import accuracy
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from neuralab._checks import check_choice, check_positive
-from neuralab.models._base import ClassifierMixin
 from neuralab.models._params import store_params
+from neuralab.models._targets import ClassifierMixin
 from neuralab.models.linear import _LinearModel
 from neuralab.nn.containers import Sequential
 from neuralab.nn.linear import Linear

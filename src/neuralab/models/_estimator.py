@@ -1,0 +1,232 @@
+"""``NetEstimator``, the base of every network-backed estimator: set-up of the network and
+trainer from the checked hyper-parameters, ``fit``, ``partial_fit``, the training run and
+network outputs for prediction.
+
+A subclass supplies the network (``_build_net``), the loss (``_make_loss``) and, for
+classifiers and regressors, a mixin of :mod:`neuralab.models._targets`. Hyper-parameters are
+validated in ``fit`` (the constructor only stores them, scikit-learn's convention);
+checkpoints, files and ensemble members come from :mod:`neuralab.models._persistence`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+
+from neuralab._checks import check_positive
+from neuralab.models._hyper import check_common_params
+from neuralab.models._params import Params, not_fitted
+from neuralab.models._persistence import REGISTRY, CheckpointMixin
+from neuralab.models._setup import (
+    make_generators,
+    make_optimizer,
+    make_penalties,
+    make_scheduler,
+    make_stoppers,
+)
+from neuralab.models._validation import check_X, check_y
+from neuralab.nn.losses import Flooding, Loss
+from neuralab.nn.module import Module
+from neuralab.optim import Optimizer
+from neuralab.train.history import History
+from neuralab.train.loop import Trainer, fit_loop
+from neuralab.train.metrics import accuracy, evaluate, predict_chunks
+
+
+class NetEstimator(CheckpointMixin, Params):
+    """Base of the network-backed estimators (see the module docstring)."""
+
+    _probabilistic: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            REGISTRY[cls.__name__] = cls
+
+    # -- hooks for subclasses -----------------------------------------------------------
+    def _build_net(self, n_in: int, n_out: int, rng: Any, cfg: dict[str, Any]) -> Module:
+        raise NotImplementedError
+
+    def _make_loss(self, cfg: dict[str, Any]) -> Loss:
+        raise NotImplementedError
+
+    def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def _make_trainer_from(self, net: Module, loss: Loss, opt: Optimizer | None, **kw: Any
+                           ) -> Trainer:
+        return Trainer(net, loss, opt, **kw)
+
+    def _param(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name, default)
+
+    # -- hyper-parameters ---------------------------------------------------------------
+    def _validate_params(self) -> dict[str, Any]:
+        cfg = check_common_params(self._param)
+        cfg.update(self._validate_extra(cfg))
+        return cfg
+
+    # -- set-up -------------------------------------------------------------------------
+    def _setup(self, n_features: int, y: np.ndarray | None, cfg: dict[str, Any],
+               classes: Any = None, meta: dict[str, np.ndarray] | None = None) -> None:
+        """Fresh network, optimizer and history for ``n_features`` inputs (targets described
+        by ``y``/``classes``, or by a checkpoint's ``meta``)."""
+        self._cfg = cfg
+        self.n_features_in_ = int(n_features)
+        self._init_targets(y, classes, meta)
+        gens = make_generators(self._param("seed"), cfg)
+        rng = gens[0] if cfg["n_models"] is None else gens
+        net = self._build_net(self.n_features_in_, self._n_outputs, rng, cfg)
+        loss = self._make_loss(cfg)
+        if cfg["flooding"] is not None:
+            loss = Flooding(loss, cfg["flooding"])
+        opt = make_optimizer(net, cfg) if cfg.get("optimizer") else None
+        penalties = make_penalties(cfg)
+        self._trainer = self._make_trainer_from(
+            net, loss, opt, gens=gens, batch_size=cfg["batch_size"], shuffle=cfg["shuffle"],
+            n_models=cfg["n_models"], penalties=penalties,
+            scheduler=make_scheduler(opt, cfg) if opt is not None else None)
+        self._eval_loss = self._make_loss(cfg)
+        self.history_ = History()
+        self._stoppers: dict[str, Any] = make_stoppers(cfg)
+        self._set_results()
+
+    def _set_results(self) -> None:
+        """Public results read from the training state (``converged_epoch_``, ...)."""
+        target = self._stoppers.get("target") if hasattr(self, "_stoppers") else None
+        if target is None:
+            self.converged_epoch_ = None
+        elif self._cfg["n_models"] is None:
+            c = int(target.converged_epoch[0])
+            self.converged_epoch_ = None if c < 0 else c
+        else:
+            self.converged_epoch_ = target.converged_epoch.copy()
+        self.n_epochs_ = self._trainer.epoch
+        early = self._stoppers.get("early") if hasattr(self, "_stoppers") else None
+        if early is not None:
+            be = early.best_epoch
+            self.best_epoch_ = int(be[0]) if self._cfg["n_models"] is None else be.copy()
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None, *,
+            eval_sets: dict[str, tuple[Any, Any]] | None = None,
+            resume: dict[str, np.ndarray] | str | os.PathLike | None = None) -> NetEstimator:
+        """Train from scratch (or from ``resume``, a :meth:`checkpoint` dict or file) for
+        ``epochs`` epochs. ``validation=(X_val, y_val)`` adds ``val_loss``/``val_acc`` to the
+        history; ``eval_sets={"test": (X, y)}`` adds ``test_loss``/``test_acc``.
+        Returns self."""
+        cfg = self._validate_params()
+        X, y = self._check_Xy(X, y, cfg)
+        state = None
+        if resume is not None:
+            state = self.load_checkpoint(resume) if isinstance(resume, (str, os.PathLike)) \
+                else resume
+            self._setup(X.shape[1], y, cfg, meta=state)
+            self._load_state(state, check_params=True)
+        else:
+            self._setup(X.shape[1], y, cfg)
+        self._train(X, y, validation, eval_sets, cfg["epochs"])
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None, classes: Any = None, *, epochs: int = 1,
+                    validation: tuple[Any, Any] | None = None,
+                    eval_sets: dict[str, tuple[Any, Any]] | None = None) -> NetEstimator:
+        """``epochs`` more epochs (default 1), keeping weights, optimizer state and history.
+        Classifiers take ``classes`` (all labels) on the first call."""
+        check_positive("epochs", epochs, integer=True)
+        if not self.__sklearn_is_fitted__():
+            cfg = self._validate_params()
+            X, y = self._check_Xy(X, y, cfg)
+            self._setup(X.shape[1], y, cfg, classes=classes)
+        else:
+            cfg = self._cfg
+            X = check_X(X, dtype=cfg["dtype"], owner=type(self).__name__,
+                        n_features=self.n_features_in_)
+            y = check_y(y, len(X), owner=type(self).__name__, classifier=self._is_classifier())
+            self._trainer.active[:] = True  # stopped members train again
+            self._trainer.frozen_state = None
+        self._train(X, y, validation, eval_sets, self._trainer.epoch + int(epochs))
+        return self
+
+    def _is_classifier(self) -> bool:
+        return self._estimator_type == "classifier"
+
+    def _check_Xy(self, X: Any, y: Any, cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        name = type(self).__name__
+        X = check_X(X, dtype=cfg["dtype"], owner=name)
+        y = check_y(y, len(X), owner=name, classifier=self._is_classifier())
+        return X, y
+
+    def _prepare_set(self, name: str, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            raise ValueError(f"{name} must be a pair (X, y); got {type(data).__name__}")
+        owner = type(self).__name__
+        X = check_X(data[0], dtype=self._cfg["dtype"], owner=owner,
+                    n_features=self.n_features_in_, name=f"{name} X")
+        y = check_y(data[1], len(X), owner=owner, classifier=self._is_classifier(),
+                    name=f"{name} y")
+        y_idx = self._encode(y)
+        return X, self._targets(y_idx), y_idx
+
+    def _train(self, X: np.ndarray, y: np.ndarray, validation: Any, eval_sets: Any,
+               epochs: int) -> None:
+        cfg = self._cfg
+        y_idx = self._encode(y)
+        T = self._targets(y_idx)
+        sets = {"train": (X, T, y_idx)}
+        if validation is not None:
+            sets["val"] = self._prepare_set("validation", validation)
+        for name, data in (eval_sets or {}).items():
+            if not isinstance(name, str) or not name.isidentifier() or name in ("train", "val"):
+                raise ValueError(f"eval_sets name {name!r} is not allowed; use a short "
+                                 "identifier other than 'train' and 'val'")
+            sets[name] = self._prepare_set(f"eval_sets[{name!r}]", data)
+        early = self._stoppers.get("early")
+        if early is not None and early.monitor.startswith("val") and "val" not in sets:
+            raise ValueError(f"early_stopping monitors {early.monitor!r} but no validation "
+                             "data was given; pass fit(X, y, validation=(X_val, y_val)) or "
+                             "monitor='train_loss'")
+        trainer = self._trainer
+        classifier = self._is_classifier()
+
+        def evaluate_all() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for name, (Xs, Ts, ys) in sets.items():
+                score = (lambda o, ys=ys: accuracy(ys, self._index_from_outputs(o))) \
+                    if classifier else None
+                loss, acc = evaluate(trainer.net, self._eval_loss, Xs, Ts, score)
+                out[f"{name}_loss"] = loss
+                if classifier:
+                    out[f"{name}_acc"] = acc
+            return out
+
+        callbacks = [*self._stoppers.values(), *cfg["callbacks"]]
+        try:
+            fit_loop(self, trainer, X, T, epochs=epochs, eval_every=cfg["eval_every"],
+                     evaluate=evaluate_all, callbacks=callbacks, verbose=cfg["verbose"])
+        finally:
+            self._set_results()
+
+    # -- prediction ---------------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "_trainer")
+
+    def _check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            raise not_fitted(f"this {type(self).__name__} is not fitted yet; call fit(X, y) "
+                             "first")
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        """Network outputs (eval mode) as float64: (n, K), or (E, n, K) for an ensemble."""
+        self._check_fitted()
+        X = check_X(X, dtype=self._cfg["dtype"], owner=type(self).__name__,
+                    n_features=self.n_features_in_)
+        return predict_chunks(self._trainer.net, X).astype(np.float64)
+
+    @property
+    def net_(self) -> Module:
+        """The trained network (``nn.Sequential``)."""
+        self._check_fitted()
+        return self._trainer.net
