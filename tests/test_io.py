@@ -109,3 +109,34 @@ def test_wrong_kind_and_corrupt_content(tmp_path):
     save_arrays(tmp_path / "alien.npz", {"estimator": "Alien"}, {})
     with pytest.raises(ModelFileError, match=r"alien\.npz holds an estimator of unknown kind"):
         load(tmp_path / "alien.npz")
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    """Files written atomically are readable like any file the user creates (not mkstemp's 0600)."""
+    import os
+
+    from neuralab._atomic import atomic_file
+
+    old = os.umask(0o022)
+    try:
+        with atomic_file(tmp_path / "a.bin") as f:
+            f.write(b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.bin").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "a.bin").read_bytes() == b"x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]
+
+
+def test_atomic_file_leaves_nothing_on_error(tmp_path):
+    from neuralab._atomic import atomic_file
+
+    (tmp_path / "keep.bin").write_bytes(b"old")
+    try:
+        with atomic_file(tmp_path / "keep.bin") as f:
+            f.write(b"half")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert (tmp_path / "keep.bin").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.bin"]

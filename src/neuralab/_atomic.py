@@ -10,6 +10,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def _umask_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (``mkstemp`` makes 0600 files)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextmanager
 def atomic_file(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[BinaryIO]:
     """Yield a binary file beside ``path``; on a clean exit fsync it and ``os.replace`` it onto
@@ -23,6 +30,7 @@ def atomic_file(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Bi
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
