@@ -6,7 +6,9 @@ early stop, a reached target or ``KeyboardInterrupt``). ``logs`` holds the epoch
 ``epoch`` (1-based), ``step`` (optimizer steps so far), ``lr``, ``train_loss``,
 ``train_acc`` (classifiers), ``val_loss``/``val_acc`` when validation data was given, and
 ``evaluated`` (True on epochs where the metrics were computed, see ``eval_every``).
-A callback stops training by setting ``est.stop_training_ = True``.
+A callback stops training by setting ``est.stop_training_ = True``. A callback that reads the
+layers' ``grads`` sets ``needs_grads = True``: plain SGD otherwise takes the fused step, which
+updates the weights without materialising the gradients (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 class Callback:
     """Override the hooks you need; every hook is optional."""
+
+    needs_grads = False
 
     def on_train_begin(self, est: Any) -> None:
         pass
