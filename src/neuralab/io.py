@@ -49,7 +49,7 @@ def save_arrays(path: str | os.PathLike, header: dict[str, Any], arrays: dict[st
         payload[name] = arr
     full_header = {"format": FORMAT, "format_version": FORMAT_VERSION,
                    "neuralab_version": __version__, **header}
-    payload[HEADER_KEY] = np.array(json.dumps(full_header))
+    payload[HEADER_KEY] = json_text(full_header)
     with atomic_file(path) as f:
         np.savez(f, **payload)
 

@@ -142,3 +142,16 @@ def test_plot_functions_return_figures(tmp_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="output file type"):
         save_figure(fig, tmp_path / "x.jpg")
+
+
+def test_save_npz_returns_the_path_it_wrote(tmp_path):
+    """Like NumPy, a name without .npz gets it; the returned path is the file on disk."""
+    from neuralab.data import load_npz, moons, save_npz
+
+    ds = moons(n=20, noise=0.1, seed=0)
+    path = save_npz(ds, tmp_path / "points")
+    assert path == tmp_path / "points.npz" and path.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["points.npz"]  # no temp file left
+    back = load_npz(path)
+    np.testing.assert_array_equal(back.X, ds.X)
+    np.testing.assert_array_equal(back.y, ds.y)

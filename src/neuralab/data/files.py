@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuralab._atomic import atomic_file
 from neuralab._checks import check_choice, suggest
 from neuralab.data.dataset import TASKS, Dataset
 from neuralab.exceptions import DataError
@@ -114,7 +115,11 @@ def load_npz(path: str | os.PathLike, *, x_key: str = "X", y_key: str = "y",
 
 
 def save_npz(ds: Dataset, path: str | os.PathLike) -> Path:
-    """Write ``ds.X`` and ``ds.y`` to ``path`` (readable by :func:`load_npz`)."""
+    """Write ``ds.X`` and ``ds.y`` to ``path`` atomically (readable by :func:`load_npz`);
+    like NumPy, adds ``.npz`` to a name without it. Returns the path written."""
     path = Path(path)
-    np.savez_compressed(path, X=ds.X, y=ds.y)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    with atomic_file(path) as f:
+        np.savez_compressed(f, X=ds.X, y=ds.y)
     return path

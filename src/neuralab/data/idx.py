@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuralab._atomic import atomic_file
 from neuralab.exceptions import DataError
 
 # IDX type code -> big-endian dtype
@@ -98,5 +99,6 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
     payload = header + body
     if path.suffix == ".gz":
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
-    path.write_bytes(payload)
+    with atomic_file(path) as f:
+        f.write(payload)
     return path

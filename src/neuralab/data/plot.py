@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuralab._atomic import atomic_file
 from neuralab._checks import check_choice
 from neuralab.data.dataset import Dataset
 
@@ -111,9 +112,9 @@ def plot_dataset(ds: Dataset, *, title: str | None = None, **kw):
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
-    """Save ``fig`` to ``path`` (.png, .svg or .pdf), creating its folder."""
+    """Save ``fig`` to ``path`` (.png, .svg or .pdf) atomically, creating its folder."""
     path = Path(path)
-    check_choice("output file type", path.suffix.lower(), FORMATS)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    suffix = check_choice("output file type", path.suffix.lower(), FORMATS)
+    with atomic_file(path) as f:
+        fig.savefig(f, format=suffix.lstrip("."), dpi=dpi)
     return path

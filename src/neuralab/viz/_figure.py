@@ -6,11 +6,12 @@ in scripts and in Jupyter (a returned Figure displays itself) without switching 
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from neuralab._atomic import atomic_file
 
 FORMATS = ("png", "svg", "pdf")
 # A colour-blind-safe palette (Okabe & Ito) for classes and runs.
@@ -31,22 +32,19 @@ def color(i: int) -> str:
 def save_figure(fig: Any, stem: str | os.PathLike, formats: Sequence[str] = ("png", "svg"),
                 dpi: int = 110) -> list[Path]:
     """Write ``fig`` as ``stem.png``, ``stem.svg`` (...) atomically; returns the paths."""
-    from neuralab.experiments.runfolder import atomic_write_bytes
-
     stem = Path(stem)
     paths = []
     for fmt in formats:
         if fmt not in FORMATS:
             raise ValueError(f"format {fmt!r} is not allowed; choose from {', '.join(FORMATS)}")
-        buf = io.BytesIO()
         kwargs: dict[str, Any] = {"format": fmt, "dpi": dpi}
         if fmt == "svg":
             kwargs["metadata"] = {"Date": None}  # reproducible files
         elif fmt == "pdf":
             kwargs["metadata"] = {"CreationDate": None}
-        fig.savefig(buf, **kwargs)
         path = stem.with_name(f"{stem.name}.{fmt}")
-        atomic_write_bytes(path, buf.getvalue())
+        with atomic_file(path) as f:
+            fig.savefig(f, **kwargs)
         paths.append(path)
     return paths
 
