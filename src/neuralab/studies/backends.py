@@ -1,0 +1,106 @@
+"""Where a study's tasks run: in this process, on local Dask worker processes, or on a
+running Dask cluster.
+
+A task is a chunk of ensemble members (never one seed: Dask costs ~1 ms per task), and its
+function is pure in the sense that matters here: the same task gives the same result on any
+worker. So tasks are submitted with ``pure=False`` and unique keys (a retried or resumed
+task is recomputed, never served from a cache), and a task lost with a killed worker is
+simply run again elsewhere. Results arrive through ``on_result`` in completion order; the
+caller writes each one to disk at once, so a killed study loses no finished task.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+#: Environment of local worker processes: one BLAS thread each, so N workers use N cores
+#: (and NumPy's and SciPy's OpenBLAS pools never fight, docs/performance.md).
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+CONNECT_TIMEOUT_S = 10
+
+
+def check_backend(workers: int | None, scheduler: str | None) -> None:
+    """Validate the backend settings before anything is written."""
+    if workers is not None and scheduler is not None:
+        raise ValueError("give workers or scheduler, not both (a running cluster has its own "
+                         "workers)")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or not 1 <= workers <= 256):
+        raise ValueError(f"workers={workers!r} is not allowed; give an integer in [1, 256]")
+    if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
+        raise ValueError(f"scheduler={scheduler!r} is not a Dask scheduler address such as "
+                         "tcp://127.0.0.1:8786")
+
+
+def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[tuple[str, Any]],
+              on_result: Callable[[str, Any], None], *, workers: int | None = None,
+              scheduler: str | None = None) -> None:
+    """Run ``fn(task)`` for each ``(name, task)``; call ``on_result(name, result)`` as each
+    finishes. ``workers`` None or 1 and no scheduler: in this process, in order."""
+    check_backend(workers, scheduler)
+    tasks = list(tasks)
+    if not tasks:
+        return
+    if scheduler is None and (workers is None or workers == 1):  # one worker: this process
+        for name, task in tasks:
+            on_result(name, fn(task))
+        return
+    client, cluster = _connect(workers, scheduler)
+    try:
+        _run_on(client, fn, tasks, on_result)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - the studies extra installs it
+        raise ValueError("workers/scheduler need Dask: pip install 'neuralab[studies]'") \
+            from None
+    if scheduler is not None:
+        try:
+            return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s"), None
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"cannot reach the Dask scheduler at {scheduler} within "
+                             f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}); start one with "
+                             "`dask scheduler` or check the address") from None
+    # A child process inherits this environment: pin BLAS before the workers start.
+    saved = {k: os.environ.get(k) for k in WORKER_ENV}
+    os.environ.update(WORKER_ENV)
+    try:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
+                               silence_logs=50)  # logging.CRITICAL: progress is ours to show
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return Client(cluster), cluster
+
+
+def _run_on(client: Any, fn: Callable[[Any], Any], tasks: list[tuple[str, Any]],
+            on_result: Callable[[str, Any], None]) -> None:
+    from distributed import as_completed
+
+    run = uuid.uuid4().hex[:8]  # unique keys: nothing is served from an earlier study's cache
+    futures = {client.submit(fn, task, key=f"neuralab-{name}-{run}", pure=False, retries=2):
+               name for name, task in tasks}
+    try:
+        for future in as_completed(futures):
+            name = futures[future]
+            result = future.result()
+            future.release()
+            on_result(name, result)
+    finally:
+        client.cancel(list(futures))
+
+
+__all__ = ["WORKER_ENV", "check_backend", "run_tasks"]
