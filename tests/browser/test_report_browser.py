@@ -18,8 +18,7 @@ def test_report_renders_in_chromium(tmp_path, monkeypatch):
         pytest.skip("chromium is not installed (.ci/run installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    from neuralab.experiments import parse_config
-    from neuralab.experiments.runner import run_experiment
+    from neuralab.experiments import parse_config, run_experiment
     from neuralab.report import write_report
 
     runs = []

@@ -16,7 +16,6 @@ def _agg(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def finished_run(tmp_path: Path) -> Any:
-    from neuralab.experiments import parse_config
-    from neuralab.experiments.runner import run_experiment
+    from neuralab.experiments import parse_config, run_experiment
 
     return run_experiment(parse_config(small_config(tmp_path / "runs")), quiet=True)

@@ -12,6 +12,7 @@ from neuralab.experiments.config import (
     ConfigError,
     ExperimentConfig,
     apply_set,
+    build_estimator,
     load_config,
     parse_config,
     parse_value,
@@ -136,3 +137,28 @@ def test_every_example_parses():
         load_config(f)
         head = f.read_text(encoding="utf-8").splitlines()[0]
         assert head.startswith("# Reproduces: seed 00"), f
+
+
+def test_every_shared_key_reaches_an_estimator_parameter():
+    # a renamed estimator parameter would otherwise drop the config key without a word
+    from neuralab.experiments.config import SHARED, _classes
+
+    names = {n for cls in _classes().values() for n in cls._get_param_names()}
+    assert not [p for p in SHARED if p not in names]
+    est = build_estimator(parse_config({"train": {"seed": 7, "epochs": 3},
+                                        "optim": {"lr": 0.2, "momentum": 0.5}}))
+    params = est.get_params()
+    assert (params["random_state"], params["epochs"], params["lr"], params["momentum"]) == (
+        7, 3, 0.2, 0.5)
+
+
+def test_build_estimator_gives_one_vs_rest_or_its_base():
+    from neuralab.models import LogisticRegression, MLPClassifier, OneVsRest
+
+    cfg = parse_config({"model": {"kind": "ovr", "base": "logistic"}, "train": {"epochs": 4}})
+    ovr = build_estimator(cfg)
+    assert isinstance(ovr, OneVsRest) and isinstance(ovr.estimator, LogisticRegression)
+    base = build_estimator(cfg, callbacks=["cb"], base=True)
+    assert isinstance(base, LogisticRegression) and base.callbacks == ["cb"]
+    assert base.epochs == ovr.estimator.epochs == 4
+    assert isinstance(build_estimator(parse_config({}), base=True), MLPClassifier)

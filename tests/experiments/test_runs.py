@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from run_helpers import small_config
 
-from neuralab.experiments import parse_config
-from neuralab.experiments.runner import quick, resume_run, run_experiment
+from neuralab.experiments import parse_config, resume_run, run_experiment
+from neuralab.experiments.config import quick
 from neuralab.io import load_arrays
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,3 +212,32 @@ def test_every_offline_example_in_quick_mode(example, tmp_path):
     cfg = quick(load_config(example, [f"output.dir='{tmp_path}'"]))
     summary = check_folder(run_experiment(cfg, quiet=True).run_dir)
     assert summary["epochs_trained"] != 0 or cfg.model.kind == "linear"
+
+
+def test_prepare_experiment_is_what_a_run_trains(tmp_path):
+    from neuralab.experiments import prepare_experiment
+
+    cfg = parse_config(small_config(tmp_path / "runs", output={"plots": False}))
+    exp = prepare_experiment(cfg)
+    assert not (tmp_path / "runs").exists()  # no run folder, no files
+    assert not hasattr(exp.estimator, "coef_")  # unfitted
+    (X, y), validation, eval_sets = exp.data.fit_sets()
+    est = exp.estimator.fit(X, y, validation=validation, eval_sets=eval_sets)
+    run = run_experiment(cfg, quiet=True)
+    assert set(run.summary["data_sizes"]) == set(exp.data.sets)
+    assert np.array_equal(est.predict_proba(X), run.estimator.predict_proba(X))
+    assert np.array_equal(est.history_.train_loss, run.estimator.history_.train_loss,
+                          equal_nan=True)
+    assert run.summary["final"]["test_acc"] == est.score(*exp.data.sets["test"])
+
+
+def test_curves_of_a_one_vs_rest_run_name_each_class(tmp_path):
+    from neuralab import viz
+
+    sections = {"data": {"name": "blobs", "options": {"n": 90, "centers": 3}},
+                "model": {"kind": "ovr", "base": "logistic"}, "optim": {"momentum": 0.0},
+                "train": {"epochs": 4, "eval_every": 2}, "output": {"plots": False}}
+    run = run_experiment(parse_config(small_config(tmp_path, **sections)), quiet=True)
+    fig = viz.plot_curves(run.run_dir / "metrics.csv")
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["0 train", "0 test", "1 train", "1 test", "2 train", "2 test"]

@@ -7,8 +7,7 @@ import pytest
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    from neuralab.experiments import parse_config
-    from neuralab.experiments.runner import run_experiment
+    from neuralab.experiments import parse_config, run_experiment
 
     out = tmp_path_factory.mktemp("runs")
     runs = []

@@ -48,7 +48,7 @@ def _batch(text: str) -> int | str:
 
 
 def _config(config: Path | None, sets: list[str] | None, flags: dict[str, Any]) -> Any:
-    from neuralab.experiments.loading import load_config
+    from neuralab.experiments.config import load_config
 
     overrides = {k: v for k, v in flags.items() if v is not None}
     return load_config(config, sets or [], overrides)
@@ -100,8 +100,8 @@ def train_cmd(
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the figures.")] = False,
 ) -> None:
     """Train a model: a config file, flags, or both (flags and --set win over the file)."""
-    from neuralab.experiments.preflight import quick as make_quick
-    from neuralab.experiments.runner import RunInterrupted, resume_run, run_experiment
+    from neuralab.experiments.config import quick as make_quick
+    from neuralab.experiments.run import RunInterrupted, resume_run, run_experiment
 
     flags = {"data.name": data, "data.path": path, "data.root": root, "model.kind": model,
              "model.hidden": None if hidden is None else _hidden(hidden),

@@ -1,58 +1,782 @@
-"""The experiment config: one TOML file with sections data, model, optim, train, output.
+"""The experiment config: schema, loading, errors, TOML text and the estimator it describes.
 
-This module gathers the config API in one place; the parts live in
-:mod:`~neuralab.experiments.schema` (the section models and their defaults),
-:mod:`~neuralab.experiments.loading` (TOML file, flags, ``--set``, validation),
-:mod:`~neuralab.experiments.errors` (one-line messages) and
-:mod:`~neuralab.experiments.tomltext` (writing TOML). An empty file is the CS324 default run
-(moons, a 2-20-2 MLP, lr 1e-2, 1500 full-batch epochs, evaluated every 10).
+A config is one TOML file with five sections, ``[data]``, ``[model]``, ``[optim]``,
+``[train]`` and ``[output]``; every key has a default (listed in docs/config.md), so an empty
+file is the CS324 default run (moons, a 2-20-2 MLP, lr 1e-2, 1500 full-batch epochs,
+evaluated every 10). This module is the one home of the config, in this order:
+
+1. **the schema**: one pydantic model per section, ``extra="forbid"`` and strict types, so
+   an unknown key or a string where a number belongs is an error naming the key path;
+2. **config → estimator** (:data:`SHARED`, :func:`check_applicable`,
+   :func:`build_estimator`): which config key feeds which estimator parameter, and the
+   rule that a key the chosen model does not use is an error unless left at its default;
+3. **reading** a config: the TOML file, the command-line flags, ``--set`` assignments,
+   validation (:func:`load_config`, :func:`parse_config`) and the ``--quick`` variant;
+4. **errors**: :class:`ConfigError` and pydantic's errors turned into one line with a hint;
+5. **TOML text**: what ``config show`` prints and a run folder's config.toml holds.
 
 >>> cfg = parse_config({"model": {"kind": "mlp", "hidden": [20, 20]}, "optim": {"lr": 0.1}})
 >>> cfg.model.hidden, cfg.optim.lr, cfg.train.batch_size
 ([20, 20], 0.1, 'full')
+>>> parse_config(tomllib.loads(cfg.to_toml())) == cfg
+True
 """
 
 from __future__ import annotations
 
-from neuralab.experiments.errors import ConfigError, format_validation_error
-from neuralab.experiments.loading import (
-    apply_set,
-    load_config,
-    parse_config,
-    parse_value,
-    read_toml,
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
 )
-from neuralab.experiments.schema import (
-    ACTIVATION_NAMES,
-    ALIASES,
-    BASE_MODELS,
-    DATA_DEFAULTS,
-    MODELS,
-    NAME_RE,
-    SECTIONS,
-    DataConfig,
-    EarlyStoppingConfig,
-    ExperimentConfig,
-    LinearModel,
-    LogisticModel,
-    MLPModel,
-    MLPRegressorModel,
-    ModelConfig,
-    OptimConfig,
-    OutputConfig,
-    OvRModel,
-    PerceptronModel,
-    SplitConfig,
-    TrainConfig,
-    default_name,
-)
-from neuralab.experiments.tomltext import dump_toml
+
+from neuralab._checks import suggest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A config problem, worded as one line that names the key (``train.batch_size``)."""
+
+
+# == 1. the schema ===========================================================================
+SECTIONS = ("data", "model", "optim", "train", "output")
+# Options filled in for a dataset when the config does not give them (shown in config show).
+DATA_DEFAULTS: dict[str, dict[str, Any]] = {
+    "moons": {"n": 1000, "noise": 0.2},  # the CS324 skeleton's make_moons set
+    "circles": {"n": 1000, "noise": 0.1, "factor": 0.5},
+}
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _count_or_fraction(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("give a fraction in [0, 1) or a count of samples")
+    if isinstance(value, float) and not 0.0 <= value < 1.0:
+        raise ValueError("a fraction must lie in [0, 1) (give an integer for a count)")
+    if isinstance(value, int) and value < 0:
+        raise ValueError("a count must be >= 0")
+    return value
+
+
+class SplitConfig(_Section):
+    """How a dataset without a published split is divided (and where validation comes from)."""
+
+    test: float | int = 0.2
+    val: float | int | None = None
+    seed: Annotated[int, Field(ge=0)] = 0
+    stratify: bool = True
+
+    @field_validator("test", "val", mode="before")
+    @classmethod
+    def _sizes(cls, v: Any, info: Any) -> Any:
+        return _count_or_fraction(info.field_name, v)
+
+
+class DataConfig(_Section):
+    name: str = "moons"
+    options: dict[str, Any] = Field(default_factory=dict)
+    path: str | None = None
+    root: str | None = None
+    seed: Annotated[int, Field(ge=0)] = 0
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    n_train: Annotated[int, Field(ge=1)] | None = None
+    n_val: Annotated[int, Field(ge=1)] | None = None
+    n_test: Annotated[int, Field(ge=1)] | None = None
+    features: list[str] | None = None
+    degree: Annotated[int, Field(ge=1, le=10)] | None = None
+    scaling: Literal["none", "standardize", "minmax", "divide"] = "none"
+    divide_by: Annotated[float, Field(gt=0)] = 255.0
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from neuralab.data import registry
+
+        try:
+            return registry.info(v).name
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("unknown dataset", "unknown dataset name")) from None
+
+    @field_validator("options")
+    @classmethod
+    def _option_names(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in ("path", "root", "seed"):
+            if key in v:
+                raise ValueError(f"give {key} as data.{key}, not inside data.options")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> DataConfig:
+        from neuralab.data import registry
+
+        info = registry.info(self.name)
+        allowed = [o for o in info.options if o not in ("path", "root", "seed")]
+        for key in self.options:
+            if key not in allowed:
+                raise ConfigError(f"data.options.{key}: dataset {self.name!r} has no option "
+                                  f"{key!r}{suggest(key, allowed)}; its options are "
+                                  f"{', '.join(allowed) or '(none)'}")
+        for key in ("path", "root"):
+            if getattr(self, key) is not None and key not in info.options:
+                raise ConfigError(f"data.{key}: dataset {self.name!r} is not read from a "
+                                  f"file, so it takes no {key}")
+        if self.features is not None and self.degree is not None:
+            raise ConfigError("data.features and data.degree are both set; give one feature "
+                              "map (Playground features or polynomial degree)")
+        if self.features is not None:
+            from neuralab.data.features import PLAYGROUND_FEATURES, PLAYGROUND_IDS
+
+            known = [*PLAYGROUND_FEATURES, *PLAYGROUND_IDS]
+            if not self.features:
+                raise ConfigError("data.features is empty; list at least one feature "
+                                  f"({', '.join(PLAYGROUND_FEATURES)})")
+            for f in self.features:
+                if f not in known:
+                    raise ConfigError(f"data.features: unknown feature {f!r}{suggest(f, known)}"
+                                      f"; choose from {', '.join(PLAYGROUND_FEATURES)}")
+        for key, value in DATA_DEFAULTS.get(self.name, {}).items():
+            self.options.setdefault(key, value)
+        return self
+
+
+# -- models ----------------------------------------------------------------------------------
+class _ModelBase(_Section):
+    fit_intercept: bool = True
+
+
+class PerceptronModel(_ModelBase):
+    kind: Literal["perceptron"] = "perceptron"
+    mode: Literal["online", "batch"] = "online"
+    init: Literal["zeros", "random"] = "zeros"
+    init_std: Annotated[float, Field(gt=0)] = 0.01
+    stop_on_separation: bool = False
+
+
+class LogisticModel(_ModelBase):
+    kind: Literal["logistic"] = "logistic"
+
+
+class LinearModel(_ModelBase):
+    kind: Literal["linear"] = "linear"
+    solver: Literal["lstsq", "gd"] = "lstsq"
+
+
+Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid", "identity"]
+ACTIVATION_NAMES = get_args(Activation)
+
+
+class _MLPBase(_Section):
+    hidden: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(default_factory=lambda: [20])
+    activation: Activation | list[Activation] = "relu"
+    negative_slope: Annotated[float, Field(ge=0, le=1)] = 0.01
+    init: Literal["auto", "he", "kaiming", "he_uniform", "xavier", "glorot", "normal",
+                  "uniform", "zeros"] = "auto"
+    init_std: Annotated[float, Field(gt=0)] = 1e-4
+    dropout: Annotated[float, Field(ge=0, lt=1)] | list[Annotated[float, Field(ge=0, lt=1)]] \
+        = 0.0
+    batch_norm: bool = False
+
+    @model_validator(mode="after")
+    def _per_layer(self) -> _MLPBase:
+        for key in ("activation", "dropout"):
+            value = getattr(self, key)
+            if isinstance(value, list) and len(value) not in (1, len(self.hidden)):
+                raise ConfigError(f"model.{key} has {len(value)} entries for "
+                                  f"{len(self.hidden)} hidden layers; give one value or one "
+                                  "per layer")
+        return self
+
+
+class MLPModel(_MLPBase):
+    kind: Literal["mlp"] = "mlp"
+
+
+class MLPRegressorModel(_MLPBase):
+    kind: Literal["mlp_regressor"] = "mlp_regressor"
+
+
+class OvRModel(_Section):
+    """One-vs-rest: one binary ``base`` model per class; ``options`` are the base's keys."""
+
+    kind: Literal["ovr"] = "ovr"
+    base: Literal["perceptron", "logistic", "mlp"] = "perceptron"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _base_options(self) -> OvRModel:
+        if "kind" in self.options:
+            raise ConfigError("model.options.kind: give the base model as model.base")
+        try:
+            checked = BASE_MODELS[self.base].model_validate(self.options)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, prefix=("model", "options"),
+                                                      root=BASE_MODELS[self.base])) from None
+        self.options = checked.model_dump(exclude={"kind"})
+        return self
+
+
+MODELS: dict[str, type[BaseModel]] = {
+    "perceptron": PerceptronModel, "logistic": LogisticModel, "linear": LinearModel,
+    "mlp": MLPModel, "mlp_regressor": MLPRegressorModel, "ovr": OvRModel,
+}
+BASE_MODELS = {k: MODELS[k] for k in ("perceptron", "logistic", "mlp")}
+ALIASES = {"mlp_classifier": "mlp", "logistic_regression": "logistic", "logreg": "logistic",
+           "linear_regression": "linear", "one_vs_rest": "ovr"}
+
+
+def model_tag(value: Any) -> str | None:
+    """The model kind a ``[model]`` table (or model) stands for, aliases resolved."""
+    if isinstance(value, dict):
+        kind = value.get("kind", "mlp")
+        return ALIASES.get(kind, kind) if isinstance(kind, str) else None
+    return getattr(value, "kind", None)
+
+
+ModelConfig = Annotated[
+    Annotated[PerceptronModel, Tag("perceptron")] | Annotated[LogisticModel, Tag("logistic")]
+    | Annotated[LinearModel, Tag("linear")] | Annotated[MLPModel, Tag("mlp")]
+    | Annotated[MLPRegressorModel, Tag("mlp_regressor")] | Annotated[OvRModel, Tag("ovr")],
+    Discriminator(model_tag, custom_error_type="model_kind",
+                  custom_error_message="unknown model kind"),
+]
+
+
+class EarlyStoppingConfig(_Section):
+    enabled: bool = False
+    monitor: Literal["val_loss", "val_acc", "train_loss", "train_acc"] = "val_loss"
+    patience: Annotated[int, Field(ge=1)] = 10
+    min_delta: Annotated[float, Field(ge=0)] = 0.0
+    restore_best_weights: bool = True
+
+
+class OptimConfig(_Section):
+    optimizer: Literal["sgd", "adam", "rmsprop"] = "sgd"
+    lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.01
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    nesterov: bool = False
+    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    betas: list[Annotated[float, Field(ge=0, lt=1)]] = Field(default_factory=lambda: [0.9,
+                                                                                      0.999])
+    schedule: Literal["none", "step", "exponential", "cosine"] = "none"
+    schedule_params: dict[str, float | int] = Field(default_factory=dict)
+    l1: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    l2: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    flooding: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> OptimConfig:
+        if len(self.betas) != 2:
+            raise ConfigError(f"optim.betas={self.betas!r} must be two numbers in [0, 1)")
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
+            raise ConfigError("optim.nesterov=true needs optim.optimizer='sgd' and "
+                              f"optim.momentum > 0 (got {self.optimizer!r}, {self.momentum})")
+        allowed = {"none": (), "step": ("step_size", "gamma"), "exponential": ("gamma",),
+                   "cosine": ("T_max", "eta_min")}[self.schedule]
+        for key in self.schedule_params:
+            if key not in allowed:
+                raise ConfigError(f"optim.schedule_params.{key} does not apply to schedule="
+                                  f"{self.schedule!r}{suggest(key, allowed)}; it takes "
+                                  f"{', '.join(allowed) or 'no parameters'}")
+        return self
+
+
+class TrainConfig(_Section):
+    epochs: Annotated[int, Field(ge=1, le=10_000_000)] = 1500
+    batch_size: Any = "full"
+    shuffle: bool = True
+    eval_every: Annotated[int, Field(ge=1)] = 10
+    seed: Annotated[int, Field(ge=0)] = 0
+    dtype: Literal["float32", "float64"] = "float32"
+    target_accuracy: Annotated[float, Field(gt=0, le=1)] | None = None
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
+    checkpoint_every: Annotated[int, Field(ge=1)] = 50
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch(cls, v: Any) -> Any:
+        if v == "full" and isinstance(v, str):
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError("use an integer >= 1 or 'full'")
+        return v
+
+
+class OutputConfig(_Section):
+    name: str | None = None
+    dir: str = "runs"
+    plots: bool = True
+    formats: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png", "svg"])
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is not None and not NAME_RE.match(v):
+            raise ValueError("use letters, digits, '.', '_' and '-' (it becomes a folder name)")
+        return v
+
+    @field_validator("formats")
+    @classmethod
+    def _png(cls, v: list[str]) -> list[str]:
+        if "png" not in v:
+            raise ValueError("formats must include 'png' (reports embed the PNG files)")
+        return v
+
+
+class ExperimentConfig(_Section):
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=MLPModel)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _alias_kind(cls, v: Any) -> Any:
+        if isinstance(v, dict) and isinstance(v.get("kind"), str) and v["kind"] in ALIASES:
+            v = {**v, "kind": ALIASES[v["kind"]]}
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExperimentConfig:
+        check_applicable(self)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data (no None values: TOML has no null)."""
+        out = drop_none(self.model_dump(mode="python"))
+        out["model"] = {"kind": out["model"].pop("kind"), **out["model"]}
+        return out
+
+    def to_toml(self) -> str:
+        """The resolved config as TOML text (reads back to the same config)."""
+        return dump_toml(self.to_dict())
+
+
+def default_name(cfg: ExperimentConfig) -> str:
+    """``output.name`` or ``<data>-<model>``."""
+    return cfg.output.name or f"{cfg.data.name}-{cfg.model.kind}".replace("_", "-")
+
+# == 2. config -> estimator ==================================================================
+# The model section gives the estimator's own options (``hidden``, ``mode``, ...); optim and
+# train give the shared ones through SHARED. A shared key the chosen model has no parameter
+# for is an error when set to anything but its default (``optim.momentum = 0.9`` with a
+# perceptron), so a config never silently means less than it says.
+def _classes() -> dict[str, type]:
+    from neuralab.models import (
+        LinearRegression,
+        LogisticRegression,
+        MLPClassifier,
+        MLPRegressor,
+        Perceptron,
+    )
+
+    return {"perceptron": Perceptron, "logistic": LogisticRegression,
+            "linear": LinearRegression, "mlp": MLPClassifier, "mlp_regressor": MLPRegressor}
+
+
+REGRESSORS = ("linear", "mlp_regressor")
+# estimator parameter <- (config key path, the key's default). A default of None means "the
+# key always applies" (every estimator has the parameter). The config files and the CLI say
+# train.seed; scikit-learn's tools seed an estimator through random_state.
+SHARED: dict[str, tuple[str, Any]] = {
+    "optimizer": ("optim.optimizer", "sgd"),
+    "lr": ("optim.lr", None),  # always applies
+    "momentum": ("optim.momentum", 0.0),
+    "nesterov": ("optim.nesterov", False),
+    "weight_decay": ("optim.weight_decay", 0.0),
+    "betas": ("optim.betas", [0.9, 0.999]),
+    "schedule": ("optim.schedule", "none"),
+    "schedule_params": ("optim.schedule_params", {}),
+    "l1": ("optim.l1", 0.0),
+    "l2": ("optim.l2", 0.0),
+    "flooding": ("optim.flooding", None),
+    "epochs": ("train.epochs", None),
+    "batch_size": ("train.batch_size", "full"),
+    "shuffle": ("train.shuffle", True),
+    "eval_every": ("train.eval_every", None),
+    "random_state": ("train.seed", None),
+    "dtype": ("train.dtype", None),
+    "target_accuracy": ("train.target_accuracy", None),
+    "early_stopping": ("train.early_stopping.enabled", False),
+    "monitor": ("train.early_stopping.monitor", "val_loss"),
+    "patience": ("train.early_stopping.patience", 10),
+    "min_delta": ("train.early_stopping.min_delta", 0.0),
+    "restore_best_weights": ("train.early_stopping.restore_best_weights", True),
+}
+WHY = {
+    "perceptron": "the perceptron rule has its own update (mode='online' per sample, 'batch' "
+                  "once per epoch)",
+    "linear": "",
+}
+
+
+def _get(cfg: ExperimentConfig, path: str) -> Any:
+    node: Any = cfg
+    for part in path.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def _kind_and_options(cfg: ExperimentConfig) -> tuple[str, dict[str, Any]]:
+    model = cfg.model
+    if model.kind == "ovr":
+        return model.base, dict(model.options)
+    return model.kind, model.model_dump(exclude={"kind"})
+
+
+def estimator_params(cfg: ExperimentConfig, kind: str, options: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """Constructor arguments for the estimator of ``kind`` (raises ConfigError on keys that
+    do not apply)."""
+    cls = _classes()[kind]
+    names = set(cls._get_param_names())
+    params = dict(options)
+    for param, (path, default) in SHARED.items():
+        value = _get(cfg, path)
+        if param in names:
+            params[param] = value
+        elif default is not None and value != default and not (
+                kind == "perceptron" and param == "target_accuracy"):
+            why = WHY.get(kind) or "it has no such setting"
+            raise ConfigError(f"{path}={value!r} does not apply to model.kind={kind!r}: {why}; "
+                              "remove it")
+    if "schedule" in params:
+        params["schedule"] = None if params["schedule"] == "none" else params["schedule"]
+        params["schedule_params"] = dict(params.get("schedule_params") or {}) or None
+    if isinstance(params.get("hidden"), list):
+        params["hidden"] = tuple(params["hidden"])
+    if isinstance(params.get("betas"), list):
+        params["betas"] = tuple(params["betas"])
+    target = cfg.train.target_accuracy
+    if kind == "perceptron" and target is not None:
+        if target != 1.0:
+            raise ConfigError(f"train.target_accuracy={target!r} does not apply to a perceptron: "
+                              "it can only stop at separation (use 1.0, or "
+                              "model.stop_on_separation = true)")
+        params["stop_on_separation"] = True
+    if kind == "linear" and params.get("solver") == "lstsq":
+        for path in ("optim.l1",):
+            if _get(cfg, path):
+                raise ConfigError(f"{path} needs model.solver='gd'; the closed form (lstsq) "
+                                  "supports optim.l2 (ridge) only")
+    return params
+
+
+def check_applicable(cfg: ExperimentConfig) -> None:
+    """Raise ConfigError for a key that does not apply to the model, and validate the
+    estimator's own parameters (so every problem shows before any data is loaded)."""
+    kind, options = _kind_and_options(cfg)
+    params = estimator_params(cfg, kind, options)
+    es = cfg.train.early_stopping
+    if es.enabled and cfg.model.kind == "ovr":
+        raise ConfigError("train.early_stopping does not apply to model.kind='ovr' (each binary "
+                          "model trains to train.epochs)")
+    if es.enabled and es.monitor.endswith("_acc") and kind in REGRESSORS:
+        raise ConfigError(f"train.early_stopping.monitor={es.monitor!r} needs a classifier; "
+                          f"model.kind={kind!r} is a regressor (use val_loss or train_loss)")
+    try:
+        est = _classes()[kind](**params)
+        est._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"model {kind}: {' '.join(str(exc).split())}") from None
+
+
+def build_estimator(cfg: ExperimentConfig, callbacks: list[Any] | None = None, *,
+                    base: bool = False) -> Any:
+    """The unfitted estimator ``cfg`` describes: ``OneVsRest(base)`` for ``model.kind='ovr'``.
+
+    ``base=True`` gives the binary base estimator of a one-vs-rest config (a run trains the K
+    binary models itself, one checkpoint each); for the other kinds it changes nothing.
+    ``callbacks`` go to the (base) estimator.
+    """
+    kind, options = _kind_and_options(cfg)
+    params = estimator_params(cfg, kind, options)
+    params["callbacks"] = callbacks
+    est = _classes()[kind](**params)
+    if cfg.model.kind == "ovr" and not base:
+        from neuralab.models import OneVsRest
+
+        return OneVsRest(est)
+    return est
+
+
+def is_classifier(cfg: ExperimentConfig) -> bool:
+    """Whether ``cfg``'s model predicts classes (every kind but linear and mlp_regressor)."""
+    kind, _ = _kind_and_options(cfg)
+    return kind not in REGRESSORS
+
+# == 3. reading a config =====================================================================
+def parse_config(data: dict[str, Any]) -> ExperimentConfig:
+    """Validate a config dict; raises :class:`ConfigError` with one line on a problem."""
+    if not isinstance(data, dict):
+        raise ConfigError("the config must be a table of sections (data, model, optim, train, "
+                          "output)")
+    for section in SECTIONS:
+        if section in data and not isinstance(data[section], dict):
+            raise ConfigError(f"{section} = {fmt_value(data[section])}: {section} must be a "
+                              f"table ([{section}] followed by key = value lines)")
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, data=data)) from None
+    except ConfigError:
+        raise
+    except ValueError as exc:  # a check raised outside pydantic's wrapping
+        raise ConfigError(" ".join(str(exc).split())) from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The TOML file at ``path`` as a dict; errors name the file (and line)."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"config file {path} is not a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
+def parse_value(raw: str) -> Any:
+    """A ``--set`` value: a TOML literal (``0.1``, ``true``, ``[20, 20]``, ``"x"``), else text."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_set(data: dict[str, Any], assignment: str) -> None:
+    """Apply ``--set a.b.c=value`` to the nested dict ``data`` in place."""
+    key, sep, raw = assignment.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {assignment!r} is not KEY=VALUE (e.g. --set optim.lr=0.1)")
+    parts = key.split(".")
+    if any(not p.strip() for p in parts):
+        raise ConfigError(f"--set {assignment!r}: {key!r} is not a dotted key such as "
+                          "train.batch_size")
+    if parts[0] not in SECTIONS:
+        raise ConfigError(f"--set {key}: unknown section {parts[0]!r}{suggest(parts[0], SECTIONS)}"
+                          f"; sections are {', '.join(SECTIONS)}")
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {'.'.join(parts[:i + 1])} is a value, not a table")
+        node = child
+    node[parts[-1]] = parse_value(raw.strip())
+
+
+def load_config(path: str | Path | None = None, sets: list[str] | tuple[str, ...] = (),
+                overrides: dict[str, Any] | None = None) -> ExperimentConfig:
+    """Read ``path`` (or start empty), apply flag ``overrides`` then ``--set`` assignments,
+    validate. ``overrides`` maps dotted keys to values (what the no-file flags give)."""
+    data = read_toml(path) if path is not None else {}
+    for key, value in (overrides or {}).items():
+        if key == "model.kind":
+            model = data.get("model")
+            old = model.get("kind", "mlp") if isinstance(model, dict) else None
+            if not isinstance(model, dict) or ALIASES.get(old, old) != ALIASES.get(value, value):
+                data["model"] = {}
+        section, *rest = key.split(".")
+        node = data.setdefault(section, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"[{section}] in the config is a value, not a table")
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        node[rest[-1]] = value
+    for assignment in sets:
+        apply_set(data, assignment)
+    if path is not None and "output" in data and isinstance(data["output"], dict):
+        data["output"].setdefault("name", Path(path).stem if NAME_RE.match(Path(path).stem)
+                                  else None)
+        if data["output"]["name"] is None:
+            del data["output"]["name"]
+    elif path is not None and NAME_RE.match(Path(path).stem):
+        data.setdefault("output", {})["name"] = Path(path).stem
+    return parse_config(data)
+
+
+QUICK_EPOCHS = 5
+QUICK_CAPS = {"n_train": 600, "n_val": 200, "n_test": 200}
+
+
+def quick(cfg: ExperimentConfig) -> ExperimentConfig:
+    """A smoke-test version of ``cfg`` (``--quick``): at most 5 epochs, a few hundred
+    samples."""
+    data = cfg.data.model_copy(update={k: min(getattr(cfg.data, k) or cap, cap)
+                                       for k, cap in QUICK_CAPS.items()})
+    epochs = min(cfg.train.epochs, QUICK_EPOCHS)
+    train = cfg.train.model_copy(update={"epochs": epochs,
+                                         "eval_every": min(cfg.train.eval_every, epochs),
+                                         "checkpoint_every": min(cfg.train.checkpoint_every,
+                                                                 epochs)})
+    return cfg.model_copy(update={"data": data, "train": train})
+
+
+# == 4. errors as one line ===================================================================
+def fmt_value(value: Any) -> str:
+    """``repr(value)``, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _section_at(root: type[BaseModel], loc: tuple[Any, ...], data: Any) -> type[BaseModel] | None:
+    """The pydantic model class that owns the last key of ``loc`` (for suggestions)."""
+    cls: Any = root
+    for part in loc[:-1]:
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+            return None
+        if cls is ExperimentConfig and part == "model":
+            kind = model_tag(data.get("model", {}) if isinstance(data, dict) else {})
+            cls = MODELS.get(kind or "", None)
+            continue
+        field = cls.model_fields.get(str(part))
+        if field is None:
+            return None
+        cls = field.annotation
+    return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    out = []
+    for i, part in enumerate(loc):
+        if i == 1 and loc[0] == "model" and part in MODELS:
+            continue  # the discriminator tag pydantic inserts
+        if isinstance(part, str) and part.startswith(("function-", "literal[", "constrained-")):
+            continue
+        if part in ("int", "float", "str", "bool", "list[...]", "json-or-python[json=int,"
+                    "python=int]", "lax-or-strict[lax=union[json-or-python[json=float,"
+                    "python=float],int],strict=json-or-python[json=float,python=float]]"):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def format_validation_error(exc: ValidationError, *, prefix: tuple[Any, ...] = (),
+                            root: type[BaseModel] | None = None, data: Any = None) -> str:
+    """One line for the first problem: the key path, the value seen and what is allowed.
+
+    ``root`` is the model that was validated (default: the whole ``ExperimentConfig``)."""
+    if root is None:
+        root = ExperimentConfig
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    loc = _clean_loc(tuple(err["loc"]))
+    path = ".".join(str(p) for p in (*prefix, *loc)) or "(config)"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        owner = _section_at(root, loc, data)
+        allowed = list(owner.model_fields) if owner is not None else []
+        head = ".".join(str(p) for p in (*prefix, *loc[:-1]))
+        where = f"in [{head}]" if head else "at the top level"
+        hint = suggest(str(loc[-1]), allowed)
+        valid = f"; valid keys: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key {path} {where}{hint}{valid}{more}"
+    if kind == "model_kind":
+        model = data.get("model") if isinstance(data, dict) else None
+        value = model.get("kind") if isinstance(model, dict) else None
+        return (f"model.kind={fmt_value(value)} is not a model kind; choose one of "
+                f"{', '.join(MODELS)}{suggest(str(value), list(MODELS))}{more}")
+    original = (err.get("ctx") or {}).get("error")
+    if isinstance(original, ConfigError):
+        return f"{original}{more}"
+    msg = err["msg"]
+    for lead in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(lead):
+            msg = msg[len(lead):]
+    if kind == "missing":
+        return f"{path} is required{more}"
+    if kind == "literal_error":
+        owner_value = err.get("input")
+        allowed = re.findall(r"'([^']*)'", msg)
+        return (f"{path}={fmt_value(owner_value)} is not allowed; {msg[0].lower() + msg[1:]}"
+                f"{suggest(str(owner_value), allowed)}{more}")
+    if "input" in err and kind not in ("assertion_error",):
+        return f"{path}={fmt_value(err['input'])} is not allowed: {msg}{more}"
+    return f"{path}: {msg}{more}"
+
+
+
+# == 5. TOML text ============================================================================
+def _toml_value(value: Any) -> str:
+    import tomli_w
+
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) \
+            + "}"
+    return tomli_w.dumps({"v": value})[4:].rstrip("\n")
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+
+
+def dump_toml(data: dict[str, Any], header: str = "") -> str:
+    """TOML with one ``[section]`` per table, short arrays inline (tomli_w formats values)."""
+    lines: list[str] = [header] if header else []
+
+    def table(name: str, body: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in body.items() if not isinstance(v, dict)}
+        tables = {k: v for k, v in body.items() if isinstance(v, dict) and v}
+        if scalars or not tables:
+            lines.append(f"[{name}]")
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
+            lines.append("")
+        for key, sub in tables.items():
+            table(f"{name}.{_toml_key(key)}", sub)
+
+    for name, body in data.items():
+        table(_toml_key(name), body)
+    return "\n".join(lines)
+
+
+def drop_none(obj: Any) -> Any:
+    """``obj`` without None values in its dicts (TOML has no null)."""
+    if isinstance(obj, dict):
+        return {k: drop_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [drop_none(v) for v in obj]
+    return obj
+
 
 __all__ = [
     "ACTIVATION_NAMES", "ALIASES", "BASE_MODELS", "DATA_DEFAULTS", "MODELS", "NAME_RE",
-    "SECTIONS", "ConfigError", "DataConfig", "EarlyStoppingConfig", "ExperimentConfig",
-    "LinearModel", "LogisticModel", "MLPModel", "MLPRegressorModel", "ModelConfig",
-    "OptimConfig", "OutputConfig", "OvRModel", "PerceptronModel", "SplitConfig",
-    "TrainConfig", "apply_set", "default_name", "dump_toml", "format_validation_error",
-    "load_config", "parse_config", "parse_value", "read_toml",
+    "QUICK_CAPS", "QUICK_EPOCHS", "REGRESSORS", "SECTIONS", "SHARED", "ConfigError",
+    "DataConfig", "EarlyStoppingConfig", "ExperimentConfig", "LinearModel", "LogisticModel",
+    "MLPModel", "MLPRegressorModel", "ModelConfig", "OptimConfig", "OutputConfig", "OvRModel",
+    "PerceptronModel", "SplitConfig", "TrainConfig", "apply_set", "build_estimator",
+    "check_applicable", "default_name", "drop_none", "dump_toml", "estimator_params",
+    "fmt_value", "format_validation_error", "is_classifier", "load_config", "model_tag",
+    "parse_config", "parse_value", "quick", "read_toml",
 ]

@@ -11,10 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.experiments.errors import ConfigError
-from neuralab.experiments.loading import load_config
+from neuralab.experiments.config import ConfigError, load_config
 from neuralab.experiments.prepare import apply_preprocess, load_splits
-from neuralab.experiments.runfolder import atomic_write_json, atomic_write_text
+from neuralab.experiments.run import atomic_write_json, atomic_write_text
 
 
 def load_model(path: str | Path) -> Any:

@@ -1,4 +1,8 @@
-"""The figures a run folder gets, chosen by what the data and the model are."""
+"""The figures a run folder gets, chosen by what the data and the model are.
+
+Curves are drawn from the run's metrics rows in memory (the rows metrics.csv holds), the
+other figures from the fitted estimator and the prepared data.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.experiments.prepare import Prepared
-from neuralab.experiments.schema import ExperimentConfig
+from neuralab.experiments.config import ExperimentConfig
+from neuralab.experiments.prepare import Prepared, class_errors
 
 MAX_ACTIVATION_MAPS = 64
 
 
-def _eval_split(data: Prepared) -> str:
-    return "test" if "test" in data.sets else ("val" if "val" in data.sets else "train")
-
-
-def _names(data: Prepared, classes: np.ndarray) -> list[str]:
-    names = dict(zip(data.classes or (), data.class_names or (), strict=False))
-    return [str(names.get(int(c), c)) for c in classes]
-
-
 def figures(est: Any, data: Prepared, cfg: ExperimentConfig, rows: list[dict[str, Any]]
             ) -> dict[str, Callable[[], Any]]:
-    """Name → a function drawing that figure, for every figure that fits this run."""
+    """Name → a function drawing that figure, for every figure that fits this run.
+
+    ``rows``: the metrics rows (dicts of column → value), drawn as the loss/accuracy curves.
+    """
     from neuralab import viz
 
     out: dict[str, Callable[[], Any]] = {}
@@ -34,21 +32,20 @@ def figures(est: Any, data: Prepared, cfg: ExperimentConfig, rows: list[dict[str
         out["curves"] = lambda: viz.plot_curves(rows, title=title)
     classifier = hasattr(est, "classes_")
     kind = cfg.model.kind
-    transform = None if data.preprocess.get("features") is None and not data.preprocess.get(
-        "degree") and not data.preprocess.get("scaler") else data.transform
+    transform = data.input_map
     if classifier and data.n_inputs == 2:
         Xtr, ytr = data.raw["train"], data.sets["train"][1]
         Xte = data.raw.get("test")
         yte = data.sets["test"][1] if "test" in data.sets else None
         out["decision_boundary"] = lambda: viz.plot_decision_boundary(
             est, Xtr, ytr, Xte, yte, transform=transform,
-            class_names=_names(data, np.asarray(est.classes_)), title=f"{title}: decision "
+            class_names=data.label_names(np.asarray(est.classes_)), title=f"{title}: decision "
             "boundary")
     if classifier:
-        split = _eval_split(data)
+        split = data.eval_split
         X, y = data.sets[split]
         classes = np.asarray(est.classes_)
-        names = _names(data, classes)
+        names = data.label_names(classes)
         out["confusion"] = lambda: viz.plot_confusion(
             y, est.predict(X), names, classes=classes,
             title=f"confusion matrix ({split}, accuracy {float(est.score(X, y)):.3f})")
@@ -57,24 +54,17 @@ def figures(est: Any, data: Prepared, cfg: ExperimentConfig, rows: list[dict[str
                 est.binary_error_rates(X, y), names,
                 title=f"misclassification rate of each one-vs-rest classifier ({split})")
         else:
-            from neuralab.train.metrics import per_class_error
-
-            def class_errors() -> Any:
-                index = {v: i for i, v in enumerate(classes.tolist())}
-                t = np.array([index[v] for v in y.tolist()])
-                p = np.array([index[v] for v in np.asarray(est.predict(X)).tolist()])
-                return viz.plot_class_errors(per_class_error(t, p, len(classes)), names,
-                                             title=f"error rate within each class ({split})")
-
-            out["class_errors"] = class_errors
+            out["class_errors"] = lambda: viz.plot_class_errors(
+                class_errors(est, X, y), names, title=f"error rate within each class ({split})")
     image = data.image_shape
     if image is not None and not data.preprocess.get("features") and not data.preprocess.get(
             "degree"):
         base = cfg.model.base if kind == "ovr" else kind
         if base in ("perceptron", "logistic", "mlp", "mlp_regressor", "linear"):
-            names = (_names(data, np.asarray(est.classes_)) if kind == "ovr" else None)
+            # a name of its own: the lambdas above read ``names`` when they are called
+            titles = data.label_names(np.asarray(est.classes_)) if kind == "ovr" else None
             out["first_layer_weights"] = lambda: viz.plot_first_layer_weights(
-                est, image, titles=names)
+                est, image, titles=titles)
     if kind in ("mlp", "mlp_regressor") and data.n_inputs == 2:
         hidden = cfg.model.hidden
         if hidden and sum(hidden) <= MAX_ACTIVATION_MAPS:

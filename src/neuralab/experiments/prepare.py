@@ -1,9 +1,20 @@
-"""The data section of a config, made real: load, split, cap, map features, scale.
+"""From a config to what trains, without a run folder: the prepared data and the estimator.
 
-Everything is fitted on the training split only. :class:`Prepared` keeps the raw inputs too
-(for decision-boundary plots of 2-D data) and a JSON description of the preprocessing
-(``preprocess.json`` in the run folder) so ``neuralab eval``/``predict`` apply the same
-steps to new data.
+:func:`prepare_experiment` is the one entry point: it loads the data section (load, split,
+cap, feature map, scaling, everything fitted on the training split only), checks that the
+model can train on it, and builds the unfitted estimator. A run (:mod:`.run`) starts from it
+and adds a folder, checkpoints and a summary; a study calls it once per grid point.
+
+:class:`Prepared` keeps the raw inputs too (for decision-boundary plots of 2-D data) and a
+JSON description of the preprocessing (``preprocess.json`` in a run folder), so
+``neuralab eval``/``predict`` apply the same steps to new data.
+
+>>> from neuralab.experiments import parse_config
+>>> exp = prepare_experiment(parse_config({"data": {"options": {"n": 100}},
+...                                        "train": {"epochs": 20}}))
+>>> X, y = exp.data.sets["train"]
+>>> X.shape, exp.estimator.fit(X, y).score(X, y) > 0.5
+((80, 2), True)
 """
 
 from __future__ import annotations
@@ -15,16 +26,23 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.experiments.errors import ConfigError
-from neuralab.experiments.schema import DataConfig
+from neuralab.experiments.config import (
+    ConfigError,
+    DataConfig,
+    ExperimentConfig,
+    build_estimator,
+    is_classifier,
+)
+
+Pair = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
 class Prepared:
     """Model-ready splits plus what is needed to repeat the preprocessing."""
 
-    sets: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (X, y), model inputs
-    raw: dict[str, np.ndarray]  # split -> X before feature map and scaling
+    sets: dict[str, Pair]  # split -> (X (n, features), y (n,)): model inputs
+    raw: dict[str, np.ndarray]  # split -> X (n, n_inputs) before feature map and scaling
     task: str
     name: str
     class_names: tuple[str, ...] | None = None
@@ -36,9 +54,38 @@ class Prepared:
     def n_inputs(self) -> int:
         return int(self.raw["train"].shape[1])
 
+    @property
+    def eval_split(self) -> str:
+        """The split final figures and per-class errors use: test, else val, else train."""
+        return "test" if "test" in self.sets else ("val" if "val" in self.sets else "train")
+
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Raw inputs (n, n_inputs) → model inputs (feature map, then scaling)."""
         return apply_preprocess(self.preprocess, X)
+
+    @property
+    def input_map(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """:meth:`transform`, or None when the model reads the raw inputs unchanged."""
+        pre = self.preprocess
+        return self.transform if pre.get("features") or pre.get("degree") or pre.get(
+            "scaler") else None
+
+    def fit_sets(self, positive: Any = None) -> tuple[Pair, Pair | None, dict[str, Pair] | None]:
+        """``(train, validation, eval_sets)`` as ``fit`` takes them; with ``positive``, the
+        binary labels ``y == positive`` (one-vs-rest)."""
+        def lab(pair: Pair) -> Pair:
+            X, y = pair
+            return (X, y) if positive is None else (X, (y == positive).astype(np.int64))
+
+        s = self.sets
+        return (lab(s["train"]), lab(s["val"]) if "val" in s else None,
+                {"test": lab(s["test"])} if "test" in s else None)
+
+    def label_names(self, classes: np.ndarray) -> list[str]:
+        """Display names of ``classes`` (the dataset's class names where it has them)."""
+        names = dict(zip(self.classes or (), self.class_names or (), strict=False))
+        return [str(names.get(int(c), c)) if np.issubdtype(np.asarray(c).dtype, np.integer)
+                else str(c) for c in classes]
 
 
 def _how_to_get(name: str) -> str:
@@ -172,6 +219,57 @@ def prepare(cfg: DataConfig, *, offline: bool = False) -> Prepared:
                     image_shape=train.image_shape, preprocess=pre)
 
 
-TransformFn = Callable[[np.ndarray], np.ndarray]
+def check_task(cfg: ExperimentConfig, data: Prepared) -> None:
+    """Raise :class:`ConfigError` when ``cfg``'s model cannot train on ``data``."""
+    clf = is_classifier(cfg)
+    if clf and data.task != "classification":
+        raise ConfigError(f"model.kind={cfg.model.kind!r} is a classifier but dataset "
+                          f"{cfg.data.name!r} is a regression set; use model.kind='linear' "
+                          "or 'mlp_regressor'")
+    if not clf and data.task != "regression":
+        raise ConfigError(f"model.kind={cfg.model.kind!r} is a regressor but dataset "
+                          f"{cfg.data.name!r} has class labels; use a classifier (mlp, "
+                          "logistic, perceptron, ovr)")
+    es = cfg.train.early_stopping
+    if es.enabled and es.monitor.startswith("val") and "val" not in data.sets:
+        raise ConfigError(f"train.early_stopping.monitor={es.monitor!r} needs a validation "
+                          "set; set data.split.val (e.g. 0.1) or monitor train_loss")
+    if clf and len(np.unique(data.sets["train"][1])) < 2:
+        raise ConfigError(f"the training split of {cfg.data.name!r} holds a single class; "
+                          "a classifier needs at least 2")
 
-__all__ = ["Prepared", "apply_preprocess", "load_splits", "prepare"]
+
+@dataclass
+class Experiment:
+    """A config made real: its prepared data and the unfitted estimator it describes
+    (``OneVsRest(base)`` for ``model.kind = "ovr"``)."""
+
+    config: ExperimentConfig
+    data: Prepared
+    estimator: Any
+
+
+def prepare_experiment(cfg: ExperimentConfig, *, offline: bool = False) -> Experiment:
+    """Load and preprocess ``cfg``'s data, check the model fits the task, build the estimator.
+
+    Creates no files (``offline=True`` never downloads). Raises :class:`ConfigError` naming
+    the key when the data cannot be had or does not suit the model.
+    """
+    data = prepare(cfg.data, offline=offline)
+    check_task(cfg, data)
+    return Experiment(cfg, data, build_estimator(cfg))
+
+
+def class_errors(est: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Error rate within each class of ``est.classes_`` on ``(X, y)``, shape (n_classes,)."""
+    from neuralab.train.metrics import per_class_error
+
+    classes = np.asarray(est.classes_)
+    index = {v: i for i, v in enumerate(classes.tolist())}
+    t = np.array([index[v] for v in np.asarray(y).tolist()])
+    p = np.array([index[v] for v in np.asarray(est.predict(X)).tolist()])
+    return np.asarray(per_class_error(t, p, len(classes)), dtype=float)
+
+
+__all__ = ["Experiment", "Prepared", "apply_preprocess", "check_task", "class_errors",
+           "load_splits", "prepare", "prepare_experiment"]

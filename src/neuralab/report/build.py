@@ -213,7 +213,7 @@ def write_report(run_dirs: Sequence[str | os.PathLike], output: str | os.PathLik
                  title: str | None = None) -> Path:
     """Write the report of ``run_dirs`` to ``output`` (.html or .md); returns its path."""
     from neuralab.experiments.config import ConfigError
-    from neuralab.experiments.runfolder import atomic_write_bytes, atomic_write_text
+    from neuralab.experiments.run import atomic_write_bytes, atomic_write_text
 
     output = Path(output)
     if output.suffix.lower() not in (".html", ".htm", ".md"):

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neuralab._metrics_csv import read_metrics
 from neuralab.experiments.config import ConfigError, read_toml
-from neuralab.experiments.runfolder import read_metrics
 
 
 @dataclass

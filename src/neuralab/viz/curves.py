@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -9,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralab._metrics_csv import TEXT_COLUMNS, read_metrics
 from neuralab.viz._figure import color, new_figure
 
 SETS = ("train", "val", "test")
@@ -18,10 +20,7 @@ STYLES = {"train": "-", "val": "--", "test": ":"}
 def _columns(source: Any) -> dict[str, np.ndarray]:
     """Columns as float arrays from a History, a metrics.csv path, rows or a dict of lists."""
     if isinstance(source, (str, os.PathLike)):
-        from neuralab.experiments.runfolder import read_metrics
-
-        _, rows = read_metrics(source)
-        source = rows
+        _, source = read_metrics(source)
     if hasattr(source, "keys") and hasattr(source, "__getitem__") and hasattr(source, "evaluated"):
         keep = np.asarray(source["evaluated"], dtype=bool)  # a History: evaluated epochs only
         return {k: np.asarray(source[k], dtype=float)[keep] for k in source.keys()
@@ -30,10 +29,11 @@ def _columns(source: Any) -> dict[str, np.ndarray]:
         keys = list(source[0]) if source else []
         cols = {}
         for k in keys:
-            try:
-                cols[k] = np.array([float(r.get(k, math.nan)) for r in source])
-            except (TypeError, ValueError):
-                cols[k] = np.array([r.get(k) for r in source], dtype=object)
+            values = [r.get(k, math.nan) for r in source]
+            cols[k] = np.array(values, dtype=object)  # class labels ("0", not 0.0), text
+            if k not in TEXT_COLUMNS:
+                with contextlib.suppress(TypeError, ValueError):
+                    cols[k] = np.array([float(v) for v in values])
         return cols
     if isinstance(source, Mapping):
         return {k: np.asarray(v) for k, v in source.items()}
