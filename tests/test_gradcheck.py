@@ -77,6 +77,20 @@ def test_check_module_with_a_loss_and_check_loss() -> None:
     assert check_loss(nn.MSE(), rng.normal(size=(4, 2)), rng.normal(size=(4, 2))).max_error < 1e-6
 
 
+def test_check_module_asks_a_sequential_for_its_input_gradient() -> None:
+    """``Sequential.backward`` skips the input gradient unless asked; the checker asks, so a
+    wrong backward in front of the first Linear layer is still caught."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 3))
+    good = nn.Sequential(nn.Sigmoid(), nn.Linear(3, 2, rng=rng, dtype=np.float64))
+    bad = nn.Sequential(_WrongSigmoid(), nn.Linear(3, 2, rng=rng, dtype=np.float64))
+    assert set(check_module(good, x).errors) == {"input", "1.weight", "1.bias"}
+    assert check_module(good, x).max_error < 1e-6
+    assert check_module(bad, x).errors["input"] > 1e-5
+    skip = nn.Sequential(nn.Linear(3, 2, rng=rng, dtype=np.float64, input_grad=False))
+    assert set(check_module(skip, x).errors) == {"0.weight", "0.bias"}
+
+
 def test_check_module_leaves_parameters_untouched() -> None:
     rng = np.random.default_rng(2)
     layer = nn.Linear(3, 2, rng=rng, dtype=np.float64)

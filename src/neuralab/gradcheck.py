@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neuralab.nn.containers import Sequential
 from neuralab.nn.losses import Loss
 from neuralab.nn.module import Module
 
@@ -92,6 +93,8 @@ def check_module(
 
     Without a ``loss`` the scalar checked is ``Σ (forward(x) ⊙ R)`` for a fixed random ``R``,
     which exercises every output. Dropout must be in eval mode or have a fixed mask.
+    A ``Sequential`` is asked for its input gradient (``backward(g, input_grad=True)``), which
+    it skips by default; a ``Linear(input_grad=False)`` has none to check.
     """
     x = np.array(x, dtype=np.float64)
     out = module.forward(x)
@@ -105,7 +108,8 @@ def check_module(
     scale = abs(f0) if loss is not None else float(np.sum(np.abs(module.forward(x) * R)))
     floor = roundoff_floor(scale, h)
     upstream = loss.backward() if loss is not None else R
-    grad_in = module.backward(upstream)
+    grad_in = (module.backward(upstream, input_grad=True) if isinstance(module, Sequential)
+               else module.backward(upstream))
     analytic = {name: g.copy() for name, _, g in module.named_parameters()}
     result = GradCheckResult()
     if grad_in is not None:

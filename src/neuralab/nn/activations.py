@@ -1,18 +1,22 @@
-"""Element-wise activations and softmax. Each caches what its derivative needs."""
+"""Element-wise activations and softmax. Each caches what its derivative needs.
+
+They have no parameters, so they keep a float input's dtype (float32 stays float32); integer
+or bool input becomes float64 (:func:`~neuralab.nn.module.as_float`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from neuralab._checks import check_in_range
-from neuralab.nn.module import Module
+from neuralab.nn.module import Module, as_float
 
 
 class Identity(Module):
     """``f(x) = x`` (TF Playground's "linear")."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return x
+        return as_float(x, self)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out
@@ -37,6 +41,8 @@ class ReLU(Module):
     """``max(0, x)``; derivative 1 where x > 0, else 0 (0 at the kink, as PyTorch)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if type(x) is not np.ndarray or x.dtype.kind != "f":
+            x = as_float(x, self)
         # np.maximum(x, 0) against a scalar takes NumPy's slow strided loop (~3× slower);
         # a cached zeros array of the trailing (B, F) shape takes the contiguous SIMD loop.
         self._out = np.maximum(x, _zeros(x.shape[-2:], x.dtype))
@@ -55,6 +61,7 @@ class LeakyReLU(Module):
         self.negative_slope = float(negative_slope)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(x, self)  # (an int input would round the slope to 0)
         self._pos = x > 0
         return np.where(self._pos, x, x * x.dtype.type(self.negative_slope))
 
@@ -76,7 +83,7 @@ class Sigmoid(Module):
     """``σ(x)``; ``σ' = σ (1 − σ)``."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = sigmoid(x)
+        self._out = sigmoid(as_float(x, self))
         return self._out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -88,7 +95,7 @@ class Tanh(Module):
     """``tanh(x)``; ``tanh' = 1 − tanh²``."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = np.tanh(x)
+        self._out = np.tanh(as_float(x, self))
         return self._out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -113,7 +120,7 @@ class Softmax(Module):
     ``s ⊙ (g − Σ g s)``. For training prefer the fused :class:`SoftmaxCrossEntropy`."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = softmax(x, axis=-1)
+        self._out = softmax(as_float(x, self), axis=-1)
         return self._out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuralab._checks import check_in_range, check_positive
-from neuralab.nn.module import Module, member_shape
+from neuralab.nn.module import Module, as_dtype, check_float_dtype, member_shape
 
 
 class BatchNorm1d(Module):
@@ -13,6 +13,7 @@ class BatchNorm1d(Module):
 
     Running statistics follow PyTorch: ``running = (1 − momentum) running + momentum batch``,
     with the *unbiased* batch variance in the running estimate and the biased one to normalise.
+    The layer computes in ``dtype`` (that of its parameters and buffers) and casts its input.
     """
 
     def __init__(
@@ -29,21 +30,24 @@ class BatchNorm1d(Module):
         check_positive("num_features", num_features, integer=True)
         check_in_range("momentum", momentum, 0.0, 1.0, closed="both")
         check_positive("eps", eps)
+        dtype = check_float_dtype(dtype)
         self.num_features, self.momentum, self.eps = int(num_features), momentum, eps
         self.affine, self.n_models = affine, n_models
         shape = member_shape(n_models, num_features)
         if affine:
-            self.params = {"weight": np.ones(shape, dtype), "bias": np.zeros(shape, dtype)}
+            self.params.update(weight=np.ones(shape, dtype), bias=np.zeros(shape, dtype))
             self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.buffers = {
-            "running_mean": np.zeros(shape, dtype),
-            "running_var": np.ones(shape, dtype),
-        }
+        self.buffers.update(running_mean=np.zeros(shape, dtype), running_var=np.ones(shape, dtype))
+        # replacing an entry keeps its shape and dtype (ParamDict)
+        self.params.sealed = self.buffers.sealed = True
 
     def _expand(self, a: np.ndarray) -> np.ndarray:
         return a if a.ndim == 1 else a[:, None, :]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        dtype = self._buffers["running_mean"].dtype
+        if type(x) is not np.ndarray or x.dtype is not dtype:
+            x = as_dtype(x, dtype, self)
         if self.training:
             n = x.shape[-2]
             if n < 2:
@@ -69,6 +73,8 @@ class BatchNorm1d(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         xhat = self._xhat
+        if type(grad_out) is not np.ndarray or grad_out.dtype is not xhat.dtype:
+            grad_out = as_dtype(grad_out, xhat.dtype, self)
         if self.affine:
             (grad_out * xhat).sum(axis=-2, out=self.grads["weight"])
             grad_out.sum(axis=-2, out=self.grads["bias"])

@@ -6,7 +6,7 @@ import numpy as np
 
 from neuralab._checks import check_in_range
 from neuralab.nn.linear import RngLike, as_member_generators
-from neuralab.nn.module import Module
+from neuralab.nn.module import Module, as_float
 from neuralab.rng import as_generator
 
 
@@ -33,13 +33,15 @@ class Dropout(Module):
         return np.stack([g.random(member_shape, dtype=dtype) for g in self._gens])
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(x, self)  # a float input keeps its dtype; integers become float64
         if not self.training or self.p == 0.0:
             self._scale = None
             return x
-        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        # Generator.random draws float32 or float64 only (float16 draws in float64)
+        draw = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         self._x_ndim = x.ndim
-        self.mask = (self._draw(x.shape, dtype) >= self.p).astype(dtype)
-        self._scale = self.mask / dtype.type(1.0 - self.p)
+        self.mask = (self._draw(x.shape, draw) >= self.p).astype(x.dtype)
+        self._scale = self.mask / x.dtype.type(1.0 - self.p)
         return x * self._scale
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 
 from neuralab._checks import check_positive
 from neuralab.nn.init import init_linear
-from neuralab.nn.module import Module
+from neuralab.nn.module import Module, as_dtype, check_float_dtype, describe
 from neuralab.rng import as_generator
 
 RngLike = np.random.Generator | Sequence[np.random.Generator] | int | None
@@ -34,8 +34,11 @@ class Linear(Module):
     std : standard deviation for ``init="normal"``.
     rng : a Generator (one model) or a list of E Generators (an ensemble of E models;
         member i draws its weights from ``rng[i]`` exactly as a single model would).
-    dtype : float32 (default, fast) or float64 (gradient checks).
-    input_grad : False skips computing the gradient w.r.t. the input (first layer).
+    dtype : float32 (default, fast) or float64 (gradient checks). The layer computes in this
+        dtype: an input of another dtype (float64 data, integers) is cast to it, and the
+        gradients it returns are in it.
+    input_grad : False makes ``backward`` skip the gradient w.r.t. the input and return None
+        (a first layer; ``Sequential`` already skips it for its first layer by default).
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class Linear(Module):
         super().__init__()
         check_positive("in_features", in_features, integer=True)
         check_positive("out_features", out_features, integer=True)
+        dtype = check_float_dtype(dtype)
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.init, self.use_bias, self.input_grad = init, bias, input_grad
         gens = as_member_generators(rng)
@@ -63,22 +67,47 @@ class Linear(Module):
         self.params["weight"] = np.ascontiguousarray(stack([w for w, _ in draws]), dtype=dtype)
         if bias:
             self.params["bias"] = np.ascontiguousarray(stack([b for _, b in draws]), dtype=dtype)
+        self.params.sealed = True  # a replaced weight keeps its shape and dtype (ParamDict)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        W = self._params["weight"]
+        if type(x) is not np.ndarray or x.dtype is not W.dtype:
+            x = as_dtype(x, W.dtype, self)  # float64 data into a float32 layer, ints, lists
         self._x = x
-        W = self.params["weight"]
         out = np.dot(x, W) if W.ndim == 2 else np.matmul(x, W)
         if self.use_bias:
-            b = self.params["bias"]
+            b = self._params["bias"]
             out += b if b.ndim == 1 else b[:, None, :]
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        x, W = self._x, self.params["weight"]
+        """Write ``grads`` and return ``d loss / d x`` ``(B, in)`` (None if ``input_grad``
+        is False), in the layer's dtype."""
+        grad_out, W = self._param_grads(grad_out)
+        if not self.input_grad:
+            return None
+        if W.ndim == 2:
+            return np.dot(grad_out, W.T)
+        grad_in = np.matmul(grad_out, W.swapaxes(-1, -2))
+        # A batch (B, in) shared by all members: its gradient is the sum over members.
+        return grad_in if self._x.ndim == grad_in.ndim else grad_in.sum(axis=0)
+
+    def backward_params(self, grad_out: np.ndarray) -> None:
+        """Write ``grads`` only: no input gradient (one GEMM less)."""
+        if type(self).backward is not Linear.backward:  # a subclass's own backward decides
+            self.backward(grad_out)
+            return
+        self._param_grads(grad_out)
+
+    def _param_grads(self, grad_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Write ``dW = xᵀ g`` and ``db = Σ_B g``; return ``(g, W)`` for the input gradient."""
+        x, W = self._x, self._params["weight"]
         if x is None:
             raise RuntimeError("Linear.backward called before forward")
+        if type(grad_out) is not np.ndarray or grad_out.dtype is not W.dtype:
+            grad_out = as_dtype(grad_out, W.dtype, f"{describe(self)}.backward")
         dW = self.grads["weight"]
         if W.ndim == 2 and x.ndim == 2:
             np.dot(x.T, grad_out, out=dW)  # np.dot keeps BLAS for the (in,1)x(1,out) case
@@ -86,20 +115,11 @@ class Linear(Module):
             np.matmul(x.swapaxes(-1, -2), grad_out, out=dW)
         if self.use_bias:
             db = self.grads["bias"]
-            if grad_out.dtype == db.dtype:
-                # Σ over the batch axis as a product with a ones vector: one BLAS call, where
-                # NumPy's sum over axis -2 is 3-10× slower (docs/performance.md).
-                ones = self._ones(grad_out.shape[-2], db.dtype)
-                (np.dot if grad_out.ndim == 2 else np.matmul)(ones, grad_out, out=db)
-            else:
-                grad_out.sum(axis=-2, out=db)
-        if not self.input_grad:
-            return None
-        if W.ndim == 2:
-            return np.dot(grad_out, W.T)
-        grad_in = np.matmul(grad_out, W.swapaxes(-1, -2))
-        # A batch (B, in) shared by all members: its gradient is the sum over members.
-        return grad_in if x.ndim == grad_in.ndim else grad_in.sum(axis=0)
+            # Σ over the batch axis as a product with a ones vector: one BLAS call, where
+            # NumPy's sum over axis -2 is 3-10× slower (docs/performance.md).
+            ones = self._ones(grad_out.shape[-2], db.dtype)
+            (np.dot if grad_out.ndim == 2 else np.matmul)(ones, grad_out, out=db)
+        return grad_out, W
 
     def _ones(self, n: int, dtype: np.dtype) -> np.ndarray:
         """A cached ones vector of length ``n`` (private: never handed out)."""

@@ -4,6 +4,12 @@
 Shapes: a single model gives a float; an ensemble ``pred (E, B, K)`` gives an array ``(E,)``
 of per-member losses, and ``backward`` is the gradient of their sum, so each member gets
 exactly the gradient it would get alone.
+
+dtypes: predictions of any float dtype are used as they are (integers become float64);
+targets may be integers, bools or floats; ``backward`` returns the gradient in the
+predictions' dtype, so a float32 network gets float32 gradients from float64 targets.
+A target ``(…, B)`` for predictions ``(…, B, 1)`` gains the output axis (a regression
+``y (B,)`` against a network's ``(B, 1)`` output).
 """
 
 from __future__ import annotations
@@ -11,11 +17,31 @@ from __future__ import annotations
 import numpy as np
 
 from neuralab.nn.activations import sigmoid
+from neuralab.nn.module import as_float
 
 
 def _reduce(per_sample: np.ndarray, axes: tuple[int, ...]) -> float | np.ndarray:
     out = per_sample.mean(axis=axes)
     return float(out) if np.ndim(out) == 0 else out
+
+
+def _target_like(loss: Loss, target: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """``target`` as an array of ``pred``'s dtype and shape (broadcast, no copy).
+
+    Labels ``(…, B)`` for predictions ``(…, B, 1)`` gain the output axis, so ``y (B,)`` fits
+    an output ``(B, 1)`` (NumPy would broadcast it to ``(B, B)``, or fail).
+    """
+    t = np.asarray(target, dtype=pred.dtype)
+    if pred.ndim >= 2 and pred.shape[-1] == 1 and t.ndim >= 1 and t.shape[-1] != 1 \
+            and t.shape[-1] == pred.shape[-2]:
+        t = t[..., None]
+    try:
+        return np.broadcast_to(t, pred.shape)
+    except ValueError:
+        raise ValueError(
+            f"{type(loss).__name__} target of shape {np.shape(target)} does not fit "
+            f"predictions of shape {pred.shape}"
+        ) from None
 
 
 def _sample_axes(pred: np.ndarray) -> tuple[int, ...]:
@@ -65,8 +91,9 @@ def _row_sum(z: np.ndarray) -> np.ndarray:
 class SoftmaxCrossEntropy(Loss):
     """Fused softmax + cross-entropy on logits ``(…, B, C)``, mean over the batch.
 
-    ``target`` is int labels ``(B,)`` / ``(E, B)`` or one-hot (or probabilities) ``(…, B, C)``.
-    The gradient is the stable ``(softmax(z) − y) / B``.
+    ``target`` is class labels ``(B,)`` / ``(E, B)`` (integers, or floats holding whole
+    numbers) or one-hot (or probabilities) ``(…, B, C)`` of any real dtype.
+    The gradient is the stable ``(softmax(z) − y) / B``, in the logits' dtype.
     """
 
     def __init__(self) -> None:
@@ -75,13 +102,19 @@ class SoftmaxCrossEntropy(Loss):
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float | np.ndarray:
         target = np.asarray(target)
-        z = logits if logits.dtype.kind == "f" else logits.astype(np.float64)
+        z = as_float(logits, "SoftmaxCrossEntropy")
         self._one = None
         if z.ndim == 2 and len(z) == 1 and target.shape == (1,) and target.dtype.kind in "iu":
             return self._forward_one(z, target)
         self._n = z.shape[-2] if z.ndim >= 2 else 1
+        if target.ndim >= 2 and target.shape[-1] == 1 and z.shape[-1] > 1 \
+                and target.shape[:-1] in (z.shape[:-1], z.shape[-2:-1]):
+            target = target[..., 0]  # a column of labels (B, 1)
+        is_labels = self._is_labels(target, z)
+        if is_labels:
+            target = self._as_labels(target)
         s = z - _row_max(z)  # shifted logits: the largest of each row is 0, exp cannot overflow
-        if target.dtype.kind in "iu":  # integer labels
+        if is_labels:
             if target.shape[-1] != z.shape[-2]:
                 raise ValueError(
                     f"target has {target.shape[-1]} labels but logits have "
@@ -116,6 +149,31 @@ class SoftmaxCrossEntropy(Loss):
         self._e, self._se = e, se
         total = np.add.reduce(nll, axis=-1)
         return float(total) / self._n if total.ndim == 0 else total / total.dtype.type(self._n)
+
+    @staticmethod
+    def _is_labels(target: np.ndarray, z: np.ndarray) -> bool:
+        """Class labels ``(B,)`` / ``(E, B)``, rather than one-hot rows ``(…, B, C)``."""
+        labels = target.ndim == 1 or target.shape == z.shape[:-1]
+        if labels and target.ndim >= 2 and target.shape[-2:] == z.shape[-2:]:
+            return target.dtype.kind in "iub"  # fits both readings: the dtype decides
+        return labels
+
+    @staticmethod
+    def _as_labels(target: np.ndarray) -> np.ndarray:
+        """Integer labels from int, bool or whole-number float labels."""
+        kind = target.dtype.kind
+        if kind in "iu":
+            return target
+        if kind in "bf":
+            with np.errstate(invalid="ignore"):  # NaN or inf: refused just below
+                labels = target.astype(np.intp)
+            if kind == "b" or np.array_equal(labels, target):
+                return labels
+            bad = float(target[labels != target].flat[0])
+            raise ValueError(f"SoftmaxCrossEntropy target of shape {target.shape} holds class "
+                             f"labels, which must be whole numbers; got {bad!r}")
+        raise ValueError(f"SoftmaxCrossEntropy target has dtype {target.dtype}; class labels "
+                         "must be integers (or one-hot rows of numbers)")
 
     def _forward_one(self, z: np.ndarray, target: np.ndarray) -> float:
         """``forward`` for one sample ``(1, C)`` with an integer label (batch-1 SGD).
@@ -157,7 +215,8 @@ class BCEWithLogits(Loss):
     """Binary cross-entropy on logits: ``softplus(z) − t z``, mean over samples (and outputs)."""
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        t = np.broadcast_to(np.asarray(target, dtype=logits.dtype), logits.shape)
+        logits = as_float(logits, "BCEWithLogits")
+        t = _target_like(self, target, logits)
         self._z, self._t = logits, t
         per = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
         axes = _sample_axes(logits)
@@ -172,13 +231,14 @@ class MSE(Loss):
     """Mean squared error over samples and outputs (PyTorch's ``MSELoss()``)."""
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        self._diff = pred - np.broadcast_to(np.asarray(target, dtype=pred.dtype), pred.shape)
+        pred = as_float(pred, "MSE")
+        self._diff = pred - _target_like(self, target, pred)
         axes = _sample_axes(pred)
         self._count = int(np.prod([pred.shape[a] for a in axes]))
         return _reduce(self._diff**2, axes)
 
     def backward(self) -> np.ndarray:
-        return (2.0 / self._count) * self._diff
+        return self._diff.dtype.type(2.0 / self._count) * self._diff
 
 
 class _MarginLoss(Loss):
@@ -187,6 +247,7 @@ class _MarginLoss(Loss):
     margin = 0.0
 
     def forward(self, scores: np.ndarray, target: np.ndarray) -> float | np.ndarray:
+        scores = as_float(scores, type(self).__name__)
         y = np.asarray(target, dtype=scores.dtype)
         # Labels (B,) or (E, B) gain the output axis; (B, 1) or (B, K) already match (…, B, K).
         if y.ndim < scores.ndim and not (y.ndim >= 2 and y.shape == scores.shape[-y.ndim:]):
