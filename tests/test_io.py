@@ -64,10 +64,10 @@ def test_pickles_and_bad_files_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("est", [
-    Perceptron(epochs=3, seed=0),
+    Perceptron(epochs=3, random_state=0),
     LogisticRegression(epochs=5),
-    MLPClassifier(hidden=(5,), dropout=0.1, batch_norm=True, epochs=3, seed=0),
-    MLPClassifier(hidden=(5,), epochs=2, n_models=3, lr=[0.1, 0.2, 0.3], seed=1),
+    MLPClassifier(hidden=(5,), dropout=0.1, batch_norm=True, epochs=3, random_state=0),
+    MLPClassifier(hidden=(5,), epochs=2, n_models=3, lr=[0.1, 0.2, 0.3], random_state=1),
 ], ids=lambda e: type(e).__name__)
 def test_classifier_files(tmp_path, est):
     est.fit(X, Y)
@@ -86,10 +86,10 @@ def test_classifier_files(tmp_path, est):
 
 def test_regressor_and_ovr_files(tmp_path):
     t = X @ [1.0, 2.0, -1.0]
-    for est in (LinearRegression(), MLPRegressor(hidden=(4,), epochs=3, seed=0)):
+    for est in (LinearRegression(), MLPRegressor(hidden=(4,), epochs=3, random_state=0)):
         est.fit(X, np.c_[t, -t]).save(tmp_path / "r.npz")
         np.testing.assert_allclose(load(tmp_path / "r.npz").predict(X), est.predict(X))
-    ovr = OneVsRest(Perceptron(epochs=3, seed=0)).fit(X, Y)
+    ovr = OneVsRest(Perceptron(epochs=3, random_state=0)).fit(X, Y)
     ovr.save(tmp_path / "ovr.npz")
     back = load(tmp_path / "ovr.npz")
     np.testing.assert_array_equal(back.predict(X), ovr.predict(X))
@@ -99,7 +99,7 @@ def test_regressor_and_ovr_files(tmp_path):
 
 def test_wrong_kind_and_corrupt_content(tmp_path):
     p = tmp_path / "m.npz"
-    MLPClassifier(hidden=(3,), epochs=1, seed=0).fit(X, Y).save(p)
+    MLPClassifier(hidden=(3,), epochs=1, random_state=0).fit(X, Y).save(p)
     header, arrays = load_arrays(p)
     del arrays["net/0.weight"]
     save_arrays(tmp_path / "broken.npz", {k: v for k, v in header.items()

@@ -64,7 +64,7 @@ def test_bad_epochs():
 
 
 def test_bad_inputs():
-    clf = MLPClassifier(hidden=(3,), epochs=1, seed=0)
+    clf = MLPClassifier(hidden=(3,), epochs=1, random_state=0)
     with pytest.raises(ValueError, match=r"2-D array.*got shape \(20,\)"):
         clf.fit(X[:, 0], Y)
     with pytest.raises(ValueError, match=r"NaN or inf"):
@@ -106,7 +106,7 @@ def test_bad_inputs():
 
 def test_divergence_keeps_history():
     y = X @ np.array([1e3, -2e3, 5e2])
-    reg = MLPRegressor(hidden=(16,), lr=10.0, momentum=0.9, batch_size=4, epochs=50, seed=0)
+    reg = MLPRegressor(hidden=(16,), lr=10.0, momentum=0.9, batch_size=4, epochs=50, random_state=0)
     with pytest.raises(TrainingDiverged, match=r"diverged at epoch .*lr=10") as info:
         reg.fit(X, y)
     assert info.value.epoch == len(reg.history_) + 1

@@ -20,7 +20,7 @@ def test_mlp_on_moons_reaches_95_percent():
     sklearn_datasets = pytest.importorskip("sklearn.datasets")
     X, y = sklearn_datasets.make_moons(500, noise=0.1, random_state=0)
     clf = MLPClassifier(hidden=(20, 20), activation="relu", optimizer="sgd", lr=0.1,
-                        momentum=0.9, batch_size=16, epochs=40, seed=0)
+                        momentum=0.9, batch_size=16, epochs=40, random_state=0)
     clf.fit(X[:400], y[:400], validation=(X[400:], y[400:]))
     assert clf.score(X[400:], y[400:]) >= 0.95
     h = clf.history_
@@ -41,12 +41,13 @@ def _seed000_gaussians(seed=0):
 @pytest.mark.parametrize("mode", ["online", "batch"])
 def test_perceptron_separates_seed000_gaussians(mode):
     X, y = _seed000_gaussians()
-    p = Perceptron(lr=0.01, epochs=100, mode=mode, seed=0).fit(X, y)
+    p = Perceptron(lr=0.01, epochs=100, mode=mode, random_state=0).fit(X, y)
     assert p.score(X, y) == 1.0
     assert isinstance(p.converged_epoch_, int) and 1 <= p.converged_epoch_ <= 100
     assert p.history_.train_acc[p.converged_epoch_ - 1] == 1.0
     assert p.history_.train_loss[-1] == 0.0
-    stop = Perceptron(lr=0.01, epochs=100, mode=mode, seed=0, stop_on_separation=True).fit(X, y)
+    stop = Perceptron(lr=0.01, epochs=100, mode=mode, random_state=0,
+                      stop_on_separation=True).fit(X, y)
     assert len(stop.history_) == stop.converged_epoch_ == p.converged_epoch_
 
 
@@ -54,7 +55,7 @@ def test_perceptron_labels_and_rules():
     X, y = _seed000_gaussians()
     for labels in ([-1, 1], ["neg", "pos"]):
         lab = np.asarray(labels)[y]
-        p = Perceptron(epochs=20, seed=0).fit(X, lab)
+        p = Perceptron(epochs=20, random_state=0).fit(X, lab)
         assert p.classes_.tolist() == sorted(labels)
         assert set(p.predict(X)) <= set(labels)
         assert not hasattr(p, "predict_proba")
@@ -77,7 +78,7 @@ def test_onevsrest_digits_with_perceptrons():
     datasets = pytest.importorskip("sklearn.datasets")
     d = datasets.load_digits()
     X, y = d.data / 16.0, d.target
-    ovr = OneVsRest(Perceptron(lr=0.1, epochs=8, seed=0)).fit(X[:1300], y[:1300])
+    ovr = OneVsRest(Perceptron(lr=0.1, epochs=8, random_state=0)).fit(X[:1300], y[:1300])
     assert ovr.score(X[1300:], y[1300:]) >= 0.85
     rates = ovr.binary_error_rates(X[1300:], y[1300:])
     assert rates.shape == (10,) and np.all((rates >= 0) & (rates < 0.2))
@@ -109,7 +110,9 @@ def test_logistic_regression_close_to_sklearn():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 3))
     y = (X @ [1.5, -2.0, 0.5] + 0.3 + rng.logistic(size=200) > 0).astype(int)
-    ours = LogisticRegression(lr=1.0, epochs=3000, dtype="float64").fit(X, y)
+    # plain full-batch gradient descent, no penalty: the unregularised optimum
+    ours = LogisticRegression(optimizer="sgd", lr=1.0, batch_size="full", schedule=None, l2=0.0,
+                              epochs=3000, dtype="float64").fit(X, y)
     ref = linear_model.LogisticRegression(C=1e6, tol=1e-10, max_iter=10000).fit(X, y)
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=2e-3)
     np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=2e-3)
@@ -124,7 +127,7 @@ def test_multinomial_logistic_regression(blobs3):
 
 def test_mlp_features(moons):
     X, y = moons
-    kw = dict(hidden=(16, 8), epochs=15, batch_size=16, seed=0)
+    kw = dict(hidden=(16, 8), epochs=15, batch_size=16, random_state=0)
     variants = [
         dict(activation=["tanh", "leaky_relu"], negative_slope=0.1),
         dict(dropout=[0.1, 0.0], batch_norm=True, optimizer="adam", lr=0.01),
@@ -146,10 +149,10 @@ def test_mlp_features(moons):
 def test_target_accuracy_and_eval_every(moons):
     X, y = moons
     clf = MLPClassifier(hidden=(16,), lr=0.2, momentum=0.9, batch_size=16, epochs=100,
-                        target_accuracy=0.97, seed=0).fit(X, y)
+                        target_accuracy=0.97, random_state=0).fit(X, y)
     assert clf.converged_epoch_ == len(clf.history_) < 100
     assert clf.history_.train_acc[-1] >= 0.97
-    sparse = MLPClassifier(hidden=(4,), epochs=25, eval_every=10, seed=0).fit(X, y)
+    sparse = MLPClassifier(hidden=(4,), epochs=25, eval_every=10, random_state=0).fit(X, y)
     h = sparse.history_
     assert np.flatnonzero(h.evaluated).tolist() == [9, 19, 24]
     assert np.isnan(h.train_loss[0]) and np.isfinite(h.train_loss[9])
@@ -159,7 +162,7 @@ def test_target_accuracy_and_eval_every(moons):
 def test_early_stopping_restores_best(moons):
     X, y = moons
     clf = MLPClassifier(hidden=(32,), lr=0.5, momentum=0.9, batch_size=8, epochs=200,
-                        early_stopping=True, patience=3, monitor="val_loss", seed=0)
+                        early_stopping=True, patience=3, monitor="val_loss", random_state=0)
     clf.fit(X[:100], y[:100], validation=(X[100:], y[100:]))
     assert len(clf.history_) < 200
     best = clf.best_epoch_
@@ -175,10 +178,10 @@ def test_early_stopping_restores_best(moons):
 
 def test_eval_sets_and_regressor(moons):
     X, y = moons
-    clf = MLPClassifier(hidden=(4,), epochs=3, seed=0).fit(X, y, eval_sets={"test": (X, y)})
+    clf = MLPClassifier(hidden=(4,), epochs=3, random_state=0).fit(X, y, eval_sets={"test": (X, y)})
     assert clf.history_.test_acc.shape == (3,)
     t = np.sin(X[:, 0]) + X[:, 1]
-    reg = MLPRegressor(hidden=(32,), optimizer="adam", lr=0.01, epochs=60, seed=0).fit(X, t)
+    reg = MLPRegressor(hidden=(32,), optimizer="adam", lr=0.01, epochs=60, random_state=0).fit(X, t)
     assert reg.score(X, t) > 0.9
     assert "train_acc" not in reg.history_.keys()
 
@@ -194,3 +197,75 @@ def test_clone_and_params():
     assert ovr.get_params()["estimator__lr"] == 0.3
     ovr.set_params(estimator__lr=0.2)
     assert ovr.estimator.lr == 0.2
+
+
+@pytest.mark.parametrize("est", [MLPClassifier(hidden=(16,), epochs=3, random_state=0),
+                                 LogisticRegression(epochs=3, random_state=0),
+                                 MLPRegressor(hidden=(16,), epochs=3, random_state=0)],
+                         ids=["mlp", "logistic", "mlp-regressor"])
+def test_predictions_do_not_depend_on_the_batch(est):
+    """float32-trained networks predict in float64: a row's output is the same whether it
+    is predicted alone, in a subset or in the whole set (float32 GEMMs moved it ~1e-7)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 30))
+    y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int)
+    est.fit(X, y if est._estimator_type == "classifier" else X[:, 0] * X[:, 1])
+    assert est.net_[0].params["weight"].dtype == np.float32  # trained in float32
+    method = est.predict if est._estimator_type == "regressor" else est.predict_proba
+    whole = method(X)
+    assert whole.dtype == np.float64
+    parts = np.concatenate([method(X[i:i + 7]) for i in range(0, len(X), 7)])
+    singles = np.concatenate([method(X[i:i + 1]) for i in range(0, 60)])
+    np.testing.assert_allclose(parts, whole, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(singles, whole[:60], rtol=1e-12, atol=1e-15)
+    # float32 input gives the same outputs as its float64 copy (no rounding of the weights)
+    X32 = X.astype(np.float32)
+    np.testing.assert_allclose(method(X32), method(X32.astype(np.float64)), rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_linear_regression_closed_form_is_float64_whatever_dtype():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 6)) * [1, 10, 100, 0.1, 1, 5] + 3.0
+    y = X @ rng.normal(size=6) + rng.normal(size=500)
+    for dtype in ("float32", "float64"):
+        reg = LinearRegression(dtype=dtype).fit(X, y)
+        assert reg.net_[0].params["weight"].dtype == np.float64
+        residual = y - reg.predict(X)
+        Xc = X - X.mean(axis=0)
+        # normal equations: the residual is orthogonal to every (centred) column of X
+        cos = Xc.T @ residual / (np.linalg.norm(Xc, axis=0) * np.linalg.norm(residual))
+        assert np.abs(cos).max() < 1e-12, dtype
+    gd = LinearRegression(solver="gd", dtype="float32", epochs=2).fit(X / 100, y)
+    assert gd.net_[0].params["weight"].dtype == np.float32  # dtype is gradient descent's
+
+
+def test_random_state_is_the_seed():
+    X, y = _seed000_gaussians()
+    for cls in (Perceptron, LogisticRegression, MLPClassifier):
+        assert "random_state" in cls().get_params() and "seed" not in cls().get_params()
+        a = cls(random_state=3).fit(X, y).decision_function(X)
+        b = cls(random_state=3).fit(X, y).decision_function(X)
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"random_state=-1 is not allowed.*int >= 0"):
+        MLPClassifier(random_state=-1).fit(X, y)
+    with pytest.raises(ValueError, match=r"random_state='a' is not allowed"):
+        OneVsRest(random_state="a").fit(X, y)
+    # OneVsRest(random_state=s) seeds every clone (scikit-learn's tools set it this way)
+    ovr = OneVsRest(Perceptron(init="random"), random_state=7).fit(X, y)
+    assert all(e.random_state == 7 for e in ovr.estimators_)
+    twin = OneVsRest(Perceptron(init="random", random_state=7)).fit(X, y)
+    np.testing.assert_array_equal(ovr.decision_function(X), twin.decision_function(X))
+
+
+def test_one_vs_rest_two_classes_decision_ranks_like_proba(moons):
+    """Two classes: the decision is the margin of the normalised probabilities, 2 p₁ − 1
+    (C₁ − C₀ of two separately calibrated clones could rank points differently)."""
+    X, y = moons
+    ovr = OneVsRest(LogisticRegression(epochs=5), random_state=0).fit(X, y)
+    p1 = ovr.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(ovr.decision_function(X), 2 * p1 - 1, atol=1e-12)
+    assert np.array_equal(ovr.predict(X), (p1 > 0.5).astype(int))
+    perceptrons = OneVsRest(Perceptron(epochs=3), random_state=0).fit(X, y)
+    C = perceptrons.confidences(X)  # signed distances: no normalisation
+    np.testing.assert_array_equal(perceptrons.decision_function(X), C[:, 1] - C[:, 0])

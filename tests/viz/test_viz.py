@@ -21,7 +21,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def mlp(data):
-    return MLPClassifier(hidden=(6, 5), lr=0.2, epochs=15, eval_every=3, seed=0).fit(*data)
+    return MLPClassifier(hidden=(6, 5), lr=0.2, epochs=15, eval_every=3, random_state=0).fit(*data)
 
 
 def test_curves_from_history_rows_and_file(mlp, tmp_path):
@@ -42,7 +42,7 @@ def test_decision_boundary_marks_mistakes_and_draws_the_perceptron_line(data, ml
     fig = viz.plot_decision_boundary(mlp, X, y, X[:20], y[:20])
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert any(lab.startswith("misclassified") for lab in labels)
-    p = Perceptron(epochs=5, seed=0).fit(X, y)
+    p = Perceptron(epochs=5, random_state=0).fit(X, y)
     fig = viz.plot_decision_boundary(p, X, y)
     assert "w·x + b = 0" in fig.axes[0].get_legend_handles_labels()[1]
     with pytest.raises(ValueError, match="2-D inputs"):

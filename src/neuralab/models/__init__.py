@@ -1,7 +1,8 @@
 """scikit-learn-style estimators on top of nn + optim + train.
 
 >>> from neuralab.models import MLPClassifier
->>> clf = MLPClassifier(hidden=(20, 20), lr=0.1, momentum=0.9, epochs=200, seed=0)
+>>> clf = MLPClassifier(hidden=(20, 20), lr=0.1, momentum=0.9, epochs=200,
+...                     random_state=0)
 >>> clf.fit(X_train, y_train, validation=(X_val, y_val))  # doctest: +SKIP
 >>> clf.score(X_test, y_test), clf.history_.val_acc[-1]  # doctest: +SKIP
 

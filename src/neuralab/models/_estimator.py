@@ -76,7 +76,7 @@ class NetEstimator(CheckpointMixin, Params):
         self._cfg = cfg
         self.n_features_in_ = int(n_features)
         self._init_targets(y, classes, meta)
-        gens = make_generators(self._param("seed"), cfg)
+        gens = make_generators(self._param("random_state"), cfg)
         rng = gens[0] if cfg["n_models"] is None else gens
         net = self._build_net(self.n_features_in_, self._n_outputs, rng, cfg)
         loss = self._make_loss(cfg)
@@ -219,11 +219,35 @@ class NetEstimator(CheckpointMixin, Params):
                              "first")
 
     def _outputs(self, X: Any) -> np.ndarray:
-        """Network outputs (eval mode) as float64: (n, K), or (E, n, K) for an ensemble."""
+        """Network outputs (eval mode) computed in float64: (n, K), or (E, n, K) for an
+        ensemble.
+
+        Prediction runs in float64 whatever ``dtype`` trained the network, so a row's
+        output does not depend on the rows it is computed with: float32 GEMM kernels sum in
+        an order that changes with the batch shape, which moved outputs by ~1e-7 between a
+        set and its subsets (scikit-learn's ``check_methods_subset_invariance``). The
+        float32 weights are cast once per call; training's evaluation keeps ``dtype``.
+        """
         self._check_fitted()
-        X = check_X(X, dtype=self._cfg["dtype"], owner=type(self).__name__,
+        # float32 input stays float32 here (no full-size copy); chunks widen in the GEMM
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        X = check_X(X, dtype=dtype, owner=type(self).__name__,
                     n_features=self.n_features_in_)
-        return predict_chunks(self._trainer.net, X).astype(np.float64)
+        return predict_chunks(self._float64_net(), X).astype(np.float64, copy=False)
+
+    def _float64_net(self) -> Module:
+        """The trained network, or (trained in float32) a float64 copy of it."""
+        net = self._trainer.net
+        if np.dtype(self._cfg["dtype"]) == np.float64:
+            return net
+        cfg = {**self._cfg, "dtype": np.float64}
+        # a throwaway generator: the copy's initial weights are overwritten below
+        E = cfg["n_models"]
+        rng = np.random.default_rng(0)
+        twin = self._build_net(self.n_features_in_, self._n_outputs,
+                               rng if E is None else [rng] * E, cfg)
+        twin.load_state_dict(net.state_dict())
+        return twin
 
     @property
     def net_(self) -> Module:

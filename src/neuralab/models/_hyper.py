@@ -30,6 +30,30 @@ def check_dtype(value: Any) -> type:
     return DTYPES[name]
 
 
+def check_random_state(value: Any, n_models: int | None = None) -> Any:
+    """``random_state`` (scikit-learn's name for the seed): an int >= 0, a SeedSequence, a
+    Generator or None (fresh entropy); for an ensemble also one int per member (member i is
+    then the single model seeded with ``random_state[i]``, as a study needs)."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        seeds = list(value)
+        if n_models is None or len(seeds) != n_models or not all(
+                isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0
+                for s in seeds):
+            want = ("n_models ints >= 0" if n_models is None
+                    else f"{n_models} ints >= 0 (one per member)")
+            raise ValueError(f"random_state={value!r} is not allowed; a list of seeds needs "
+                             f"n_models set and {want}")
+        return value
+    try:
+        as_generator(value)
+    except ValueError:
+        raise ValueError(f"random_state={value!r} is not allowed; use an int >= 0, a numpy "
+                         "SeedSequence, a numpy Generator or None") from None
+    return value
+
+
 def check_member_hyper(name: str, value: Any, n_models: int | None, *, strict: bool = True,
                        upper: float | None = None) -> float | np.ndarray:
     """A scalar, or (ensembles only) one value per member."""
@@ -106,7 +130,7 @@ def check_common_params(p: Callable[..., Any]) -> dict[str, Any]:
     if target is not None:
         check_in_range("target_accuracy", target, 0.0, 1.0, closed="right")
     cfg["target_accuracy"] = target
-    as_generator(p("seed")) if not isinstance(p("seed"), np.random.Generator) else None
+    check_random_state(p("random_state"), E)
     cbs = p("callbacks")
     if cbs is not None and (not isinstance(cbs, (list, tuple)) or not all(
             hasattr(c, "on_epoch_end") for c in cbs)):

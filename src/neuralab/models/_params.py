@@ -154,8 +154,22 @@ def _encode(v: Any) -> Any:
                      "model file")
 
 
+# Parameters renamed since files were first written: old name -> new name.
+RENAMED = {"seed": "random_state"}  # scikit-learn's name, so its tools can seed estimators
+
+
+def upgrade_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Stored parameters under their current names (files written before a rename)."""
+    out = dict(params)
+    for old, new in RENAMED.items():
+        if old in out and new not in out:
+            out[new] = out.pop(old)
+    return out
+
+
 def params_from_json(params: dict[str, Any], registry: dict[str, type]) -> dict[str, Any]:
-    return {k: _decode(v, registry) for k, v in params.items()}
+    """Constructor arguments from their JSON form (old parameter names mapped to new)."""
+    return {k: _decode(v, registry) for k, v in upgrade_params(params).items()}
 
 
 def _decode(v: Any, registry: dict[str, type]) -> Any:

@@ -15,7 +15,7 @@ import numpy as np
 
 from neuralab.exceptions import ModelFileError
 from neuralab.io import from_json_text, json_text, load_arrays, save_arrays
-from neuralab.models._params import params_from_json, params_to_json
+from neuralab.models._params import params_from_json, params_to_json, upgrade_params
 from neuralab.models._setup import member_seeds
 from neuralab.train.history import History
 
@@ -33,7 +33,8 @@ class CheckpointMixin:
     # -- ensembles ----------------------------------------------------------------------
     def member(self, i: int) -> NetEstimator:
         """Member ``i`` of an ensemble as a standalone estimator (weights, optimizer state,
-        generator and history copied): the model ``seed=member_seeds(seed, E)[i]`` trains."""
+        generator and history copied): the model ``random_state=member_seeds(random_state, E)[i]``
+        trains."""
         self._check_fitted()
         E = self._cfg["n_models"]
         if E is None:
@@ -42,7 +43,8 @@ class CheckpointMixin:
             raise ValueError(f"member index {i} is out of range; this ensemble has {E} members")
         i = int(i)
         params = self.get_params(deep=False)
-        params.update(n_models=None, seed=member_seeds(self._param("seed"), E)[i])
+        params.update(n_models=None,
+                      random_state=member_seeds(self._param("random_state"), E)[i])
         for name in ("lr", "momentum", "weight_decay"):
             if name in params and np.ndim(params[name]) > 0:
                 params[name] = float(np.asarray(params[name])[i])
@@ -89,7 +91,7 @@ class CheckpointMixin:
             raise ValueError(f"the checkpoint was trained on {n_in} features; X has "
                              f"{self.n_features_in_}")
         if check_params:
-            saved = from_json_text(state["meta/params"])
+            saved = upgrade_params(from_json_text(state["meta/params"]))
             mine = params_to_json(self.get_params(deep=False))
             diff = sorted(k for k in set(saved) | set(mine)
                           if k not in RESUME_FREE and saved.get(k) != mine.get(k))

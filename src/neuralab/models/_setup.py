@@ -19,7 +19,10 @@ DEFAULT_SCHEDULE_PARAMS = {"step": {"step_size": 30, "gamma": 0.1},
 
 def member_seeds(seed: Any, n: int) -> list[np.random.SeedSequence]:
     """The E child seeds of an ensemble: ``SeedSequence(seed).spawn(E)``, without advancing a
-    SeedSequence the caller passed in (so refitting and ``member(i)`` see the same children)."""
+    SeedSequence the caller passed in (so refitting and ``member(i)`` see the same children);
+    a list of E ints gives ``SeedSequence(seed[i])``, the seed of ``random_state=seed[i]``."""
+    if isinstance(seed, (list, tuple, np.ndarray)):  # one seed per member, given
+        return [np.random.SeedSequence(int(s)) for s in seed]
     ss = as_seed_sequence(seed)
     fresh = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size)
     return fresh.spawn(n)

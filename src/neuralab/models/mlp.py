@@ -121,7 +121,8 @@ _DOC_PARAMS = """
     eval_every : compute the metrics every N epochs (and at the last one), default 1.
     dtype : "float32" (default) or "float64".
     n_models : None, or E to train E independently seeded models in one vectorized pass.
-    seed : int, SeedSequence, Generator or None.
+    random_state : the seed (scikit-learn's name): int, SeedSequence, Generator or None
+        (fresh entropy).
     verbose : print a line per evaluated epoch. callbacks : list of Callback objects.
 """
 
@@ -134,7 +135,7 @@ class MLPClassifier(ClassifierMixin, _MLP):
                  l1=0.0, l2=0.0, flooding=None, early_stopping=False, patience=10,
                  min_delta=0.0, monitor="val_loss", restore_best_weights=True,
                  target_accuracy=None, eval_every=1, dtype="float32", n_models=None,
-                 seed=None, verbose=0, callbacks=None) -> None:
+                 random_state=None, verbose=0, callbacks=None) -> None:
         store_params(self, locals())
 
     def _make_loss(self, cfg: dict[str, Any]) -> Loss:
@@ -148,7 +149,7 @@ class MLPRegressor(RegressorMixin, _MLP):
                  schedule=None, schedule_params=None, batch_size=32, epochs=100, shuffle=True,
                  l1=0.0, l2=0.0, flooding=None, early_stopping=False, patience=10,
                  min_delta=0.0, monitor="val_loss", restore_best_weights=True,
-                 eval_every=1, dtype="float32", n_models=None, seed=None, verbose=0,
+                 eval_every=1, dtype="float32", n_models=None, random_state=None, verbose=0,
                  callbacks=None) -> None:
         store_params(self, locals())
 
@@ -164,7 +165,7 @@ MLPClassifier.__doc__ = f"""Multi-layer perceptron classifier: softmax output, c
     --------
     >>> from neuralab.data import moons
     >>> ds = moons(n=200, noise=0.1, seed=0)
-    >>> clf = MLPClassifier(hidden=(20,), lr=0.1, epochs=30, seed=0).fit(ds.X, ds.y)
+    >>> clf = MLPClassifier(hidden=(20,), lr=0.1, epochs=30, random_state=0).fit(ds.X, ds.y)
     >>> clf.predict(ds.X[:3]).shape
     (3,)
     """
@@ -175,7 +176,7 @@ MLPRegressor.__doc__ = f"""Multi-layer perceptron regressor: linear output, mean
     --------
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 50)[:, None]; y = X[:, 0] ** 2
-    >>> reg = MLPRegressor(hidden=(16,), optimizer="adam", lr=0.01, epochs=20, seed=0)
+    >>> reg = MLPRegressor(hidden=(16,), optimizer="adam", lr=0.01, epochs=20, random_state=0)
     >>> reg.fit(X, y).predict(X).shape
     (50,)
     """

@@ -1,4 +1,9 @@
-"""One-vs-rest: K binary clones of an estimator, the most confident one wins."""
+"""One-vs-rest: K binary clones of an estimator, the most confident one wins.
+
+An ensemble base (``n_models=E``) gives E one-vs-rest classifiers at once: member ``i`` of
+every binary clone together form one-vs-rest classifier ``i``, so ``predict`` is (E, n) and
+``score`` (E,), as for the other estimators.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import numpy as np
 from neuralab.exceptions import ModelFileError
 from neuralab.io import from_json_text, json_text, load_arrays, save_arrays
 from neuralab.models._estimator import NetEstimator
+from neuralab.models._hyper import check_random_state
 from neuralab.models._params import (
     Params,
     clone,
@@ -31,22 +37,26 @@ class OneVsRest(Params):
 
     Parameters
     ----------
-    estimator : the binary estimator to clone (default ``Perceptron()``).
+    estimator : the binary estimator to clone (default ``Perceptron()``); with
+        ``n_models=E`` every output gains a leading (E,) axis.
+    random_state : None (default) keeps the estimator's own ``random_state`` in every
+        clone; anything else replaces it (the name scikit-learn's tools seed estimators by).
 
     Examples
     --------
     >>> from neuralab.models import Perceptron
     >>> import numpy as np
     >>> X = np.array([[0., 0.], [0., 5.], [5., 0.], [0.2, 0.], [0., 5.2], [5.2, 0.]])
-    >>> ovr = OneVsRest(Perceptron(lr=0.1, epochs=20, seed=0)).fit(X, [0, 1, 2, 0, 1, 2])
-    >>> ovr.predict(X).tolist()
+    >>> ovr = OneVsRest(Perceptron(lr=0.1, epochs=20), random_state=0)
+    >>> ovr.fit(X, [0, 1, 2, 0, 1, 2]).predict(X).tolist()
     [0, 1, 2, 0, 1, 2]
     """
 
     _estimator_type = "classifier"
 
-    def __init__(self, estimator=None) -> None:
+    def __init__(self, estimator=None, *, random_state=None) -> None:
         self.estimator = estimator
+        self.random_state = random_state
 
     def _base(self) -> NetEstimator:
         if self.estimator is None:
@@ -62,6 +72,9 @@ class OneVsRest(Params):
             ) -> OneVsRest:
         """Fit one binary clone per class; returns self."""
         base = self._base()
+        if self.random_state is not None:
+            check_random_state(self.random_state)
+            base = clone(base).set_params(random_state=self.random_state)
         X = check_X(X, dtype=np.float64, owner="OneVsRest")
         y = check_y(y, len(X), owner="OneVsRest", classifier=True)
         classes = np.unique(y)
@@ -85,24 +98,34 @@ class OneVsRest(Params):
             raise not_fitted("this OneVsRest is not fitted yet; call fit(X, y) first")
 
     def _confidence(self, est: Any, X: np.ndarray) -> np.ndarray:
+        """(n,), or (E, n) for an ensemble base."""
         if hasattr(est, "predict_proba"):
             return est.predict_proba(X)[..., 1]
         d = est.decision_function(X)
-        norm = np.linalg.norm(est.coef_.reshape(-1))
-        return d / norm if norm > 0 else d
+        # ‖w‖ per member: coef_ is (1, d), or (E, 1, d) for an ensemble
+        norm = np.linalg.norm(est.coef_.reshape(*est.coef_.shape[:-2], -1), axis=-1)
+        return d / np.where(norm > 0, norm, 1.0)[..., None]
 
     def confidences(self, X: Any) -> np.ndarray:
-        """Confidence of every binary classifier, (n, K)."""
+        """Confidence of every binary classifier, (n, K); (E, n, K) for an ensemble base."""
         self._check_fitted()
         X = check_X(X, dtype=np.float64, owner="OneVsRest", n_features=self.n_features_in_)
         return np.stack([self._confidence(e, X) for e in self.estimators_], axis=-1)
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Confidences (n, K); for two classes the margin of the second over the first (n,)."""
+        """Confidences (n, K); for two classes the margin of the second over the first (n,).
+        An ensemble base adds a leading (E,) axis."""
         C = self.confidences(X)
-        return C[:, 1] - C[:, 0] if C.shape[1] == 2 else C
+        if C.shape[-1] != 2:
+            return C
+        if hasattr(self.estimators_[0], "predict_proba"):
+            # the margin of the normalised probabilities, 2 p₁ − 1, so that it ranks the
+            # points as predict_proba does (C₁ − C₀ need not: two clones, two calibrations)
+            C = C / np.maximum(C.sum(axis=-1, keepdims=True), 1e-300)
+        return C[..., 1] - C[..., 0]
 
     def predict(self, X: Any) -> np.ndarray:
+        """Labels (n,) from ``classes_``; (E, n) for an ensemble base."""
         index = self.confidences(X).argmax(axis=-1)
         return self.classes_[index]
 
@@ -113,23 +136,27 @@ class OneVsRest(Params):
             raise AttributeError(f"OneVsRest over {type(base).__name__} has no predict_proba")
 
         def predict_proba(X: Any) -> np.ndarray:
-            """Positive-class probabilities, normalised to sum to 1 per row, (n, K)."""
+            """Positive-class probabilities normalised to sum to 1 per row, (n, K) (or
+            (E, n, K) for an ensemble base)."""
             P = self.confidences(X)
             return P / np.maximum(P.sum(axis=-1, keepdims=True), 1e-300)
 
         return predict_proba
 
-    def score(self, X: Any, y: Any) -> float:
+    def score(self, X: Any, y: Any) -> float | np.ndarray:
+        """Accuracy on ``(X, y)``; (E,) for an ensemble base."""
         pred = self.predict(X)
-        return accuracy(check_y(y, len(pred), owner="OneVsRest", classifier=True), pred)
+        return accuracy(check_y(y, pred.shape[-1], owner="OneVsRest", classifier=True), pred)
 
     def binary_error_rates(self, X: Any, y: Any) -> np.ndarray:
-        """Misclassification rate of each binary classifier on its own k-vs-rest task, (K,)."""
+        """Misclassification rate of each binary classifier on its own k-vs-rest task, (K,);
+        (E, K) for an ensemble base."""
         self._check_fitted()
         X = check_X(X, dtype=np.float64, owner="OneVsRest", n_features=self.n_features_in_)
         y = check_y(y, len(X), owner="OneVsRest", classifier=True)
-        return np.array([1.0 - accuracy((y == c).astype(np.int64), e.predict(X))
-                         for c, e in zip(self.classes_, self.estimators_, strict=True)])
+        rates = [1.0 - np.asarray(accuracy((y == c).astype(np.int64), e.predict(X)))
+                 for c, e in zip(self.classes_, self.estimators_, strict=True)]
+        return np.stack(rates, axis=-1)
 
     # -- files --------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:

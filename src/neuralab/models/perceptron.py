@@ -51,14 +51,25 @@ class MulticlassPerceptronCriterion(Loss):
 
 
 class _PerceptronTrainer(Trainer):
-    """The mistake-driven updates, written out; everything else is the shared loop's."""
+    """The mistake-driven updates, written out; everything else is the shared loop's.
+
+    An ensemble (``n_models=E``, weights ``(E, d, K)``) runs the online rule for all members
+    at once, one sample position at a time (member ``i`` visits the samples in its own
+    order), and the batch rule member by member; frozen members (separated, with
+    ``stop_on_separation``) make no update. Member ``i`` does the same float operations
+    as the single model with its seed, so it ends with the same weights.
+    """
 
     mode = "online"
 
-    def train_epoch(self, X: np.ndarray, T: np.ndarray) -> float:
+    def train_epoch(self, X: np.ndarray, T: np.ndarray) -> float | np.ndarray:
         self.in_epoch = True
         lin = self.net[0]
         W, b = lin.params["weight"], lin.params.get("bias")
+        if self.n_models is not None:
+            loss = self._ensemble_epoch(X, T, W, b)
+            self.restore_frozen()
+            return loss
         lr = float(self.base_lr)
         if self.mode == "online":
             order = self.gens[0].permutation(len(X)) if self.shuffle else range(len(X))
@@ -73,11 +84,36 @@ class _PerceptronTrainer(Trainer):
             self.step += 1
         return loss
 
+    def _ensemble_epoch(self, X: np.ndarray, T: np.ndarray, W: np.ndarray,
+                        b: np.ndarray | None) -> np.ndarray:
+        E, n = W.shape[0], len(X)
+        lr = np.broadcast_to(np.asarray(self.base_lr, dtype=np.float64), (E,))
+        if self.mode == "batch":
+            self.step += 1
+            # member by member: the same BLAS calls as a single model (a stacked matmul
+            # loops over members in C anyway), so member i keeps equalling its twin
+            losses = [
+                (_batch_binary(X, T[:, 0], W[e, :, 0], None if b is None else b[e],
+                               float(lr[e]) if self.active[e] else 0.0)
+                 if W.shape[-1] == 1 else
+                 _batch_multi(X, T, W[e], None if b is None else b[e],
+                              float(lr[e]) if self.active[e] else 0.0))
+                for e in range(E)]
+            return np.array(losses)
+        if self.shuffle:
+            orders = np.stack([g.permutation(n) for g in self.gens])
+        else:
+            orders = np.broadcast_to(np.arange(n), (E, n))
+        self.step += n
+        if W.shape[-1] == 1:
+            return _online_binary_members(X, T[:, 0], W, b, lr, orders, self.active)
+        return _online_multi_members(X, T, W, b, lr, orders, self.active)
+
 
 def _online_binary(X, t, w, b, lr, order) -> float:
     total, bias = 0.0, 0.0 if b is None else float(b[0])
     for i in order:
-        x, ti = X[i], t[i]
+        x, ti = X[i], float(t[i])
         margin = ti * (float(x @ w) + bias)
         if margin <= 0:
             total -= margin
@@ -106,6 +142,57 @@ def _online_multi(X, t, W, b, lr, order) -> float:
                 b[k] += lr
                 b[p] -= lr
     return float(total) / len(X)
+
+
+def _online_binary_members(X, t, W, b, lr, orders, active) -> np.ndarray:
+    """``_online_binary`` for E members at once: W (E, d, 1), b (E, 1), orders (E, n)."""
+    E, n = orders.shape
+    w = W[..., 0]  # (E, d) view
+    bias = np.zeros(E) if b is None else b[:, 0].astype(np.float64)
+    total = np.zeros(E)
+    t = t.astype(np.float64)
+    for j in range(n):
+        idx = orders[:, j]
+        x, ti = X[idx], t[idx]  # (E, d), (E,)
+        # one (1, d) @ (d, 1) product per member: the dot a single model computes
+        s = np.matmul(x[:, None, :], w[:, :, None])[:, 0, 0].astype(np.float64)
+        margin = ti * (s + bias)
+        m = (margin <= 0) & active
+        if m.any():
+            total[m] -= margin[m]
+            step = lr[m] * ti[m]
+            w[m] += step.astype(w.dtype)[:, None] * x[m]
+            bias[m] += step
+    if b is not None:
+        b[:, 0] = bias
+    return total / n
+
+
+def _online_multi_members(X, t, W, b, lr, orders, active) -> np.ndarray:
+    """``_online_multi`` for E members at once: W (E, d, K), b (E, K), orders (E, n)."""
+    E, n = orders.shape
+    rows = np.arange(E)
+    total = np.zeros(E)
+    for j in range(n):
+        idx = orders[:, j]
+        x, k = X[idx], t[idx]
+        s = np.matmul(x[:, None, :], W)[:, 0, :]  # (E, K): x @ W per member
+        if b is not None:
+            s += b
+        true = s[rows, k].copy()
+        s[rows, k] = -np.inf
+        p = s.argmax(axis=1)
+        best = s[rows, p]
+        m = (best >= true) & active
+        if m.any():
+            total[m] += best[m] - true[m]
+            e, step = rows[m], lr[m].astype(W.dtype)[:, None] * x[m]
+            W[e, :, k[m]] += step
+            W[e, :, p[m]] -= step
+            if b is not None:
+                b[e, k[m]] += lr[m].astype(b.dtype)
+                b[e, p[m]] -= lr[m].astype(b.dtype)
+    return total / n
 
 
 def _batch_binary(X, t, w, b, lr) -> float:
@@ -150,13 +237,19 @@ class Perceptron(ClassifierMixin, _LinearModel):
     init_std : default 0.01.
     shuffle : visit the samples in a fresh random order each epoch (online mode).
     fit_intercept : learn the bias b (default True).
-    stop_on_separation : stop as soon as an epoch ends with every training point correct.
-    eval_every, dtype ("float64" default), seed, verbose, callbacks : as elsewhere.
+    stop_on_separation : stop as soon as an epoch ends with every training point correct
+        (each member of an ensemble on its own; the others go on).
+    n_models : None, or E to train E perceptrons in one vectorized pass. Member ``i`` equals
+        ``Perceptron(random_state=member_seeds(random_state, E)[i])``; from the default
+        zero weights the members differ only through their sample orders (``shuffle``)
+        or ``init="random"``. ``lr`` may give one value per member.
+    eval_every, dtype ("float64" default), random_state, verbose, callbacks : as elsewhere.
 
     Attributes
     ----------
     converged_epoch_ : first (evaluated) epoch after which the training set was separated
-        (training accuracy 100 %), or None.
+        (training accuracy 100 %), or None; for an ensemble an (E,) array, −1 where the
+        member never separated it.
     history_ : per-epoch ``batch_loss`` (perceptron criterion along the epoch),
         ``train_loss`` (criterion on the whole set at the epoch's end), ``train_acc``, ...
 
@@ -173,7 +266,8 @@ class Perceptron(ClassifierMixin, _LinearModel):
 
     def __init__(self, *, lr=0.01, epochs=100, mode="online", init="zeros", init_std=0.01,
                  shuffle=True, fit_intercept=True, stop_on_separation=False, eval_every=1,
-                 dtype="float64", seed=None, verbose=0, callbacks=None) -> None:
+                 dtype="float64", n_models=None, random_state=None, verbose=0,
+                 callbacks=None) -> None:
         store_params(self, locals())
 
     @property
@@ -208,7 +302,7 @@ class Perceptron(ClassifierMixin, _LinearModel):
     def _make_trainer_from(self, net: Module, loss: Loss, opt: Any, **kw: Any) -> Trainer:
         trainer = _PerceptronTrainer(net, loss, None, **kw)
         trainer.mode = self.mode
-        trainer.base_lr = float(self._cfg["lr"])
+        trainer.base_lr = self._cfg["lr"]  # a float, or (E,) for an ensemble
         return trainer
 
 
