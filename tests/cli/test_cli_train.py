@@ -62,7 +62,7 @@ def test_config_file_with_sets(tmp_path, capsys):
 def test_config_show_prints_resolved_toml(tmp_path, capsys):
     assert main(["config", "show", "--set", "optim.lr=0.5"]) == 0
     text = capsys.readouterr().out
-    assert "[optim]" in text and "lr = 0.5" in text and "epochs = 1500" in text
+    assert "[optim]" in text and "lr = 0.5" in text and "epochs = 100" in text
     import tomllib
 
     tomllib.loads(text)
@@ -111,5 +111,8 @@ def test_main_job_command_runs_offline_as_a_subprocess(tmp_path):
     assert proc.returncode == 0, proc.stderr
     run = Path(proc.stdout.strip().splitlines()[-1])
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["status"] == "finished" and summary["epochs_trained"] == 1500
+    from neuralab.models import MLPClassifier
+
+    assert summary["status"] == "finished"
+    assert summary["epochs_trained"] == MLPClassifier().epochs  # the table's default
     assert summary["final"]["test_acc"] > 0.8

@@ -21,14 +21,31 @@ from neuralab.experiments.config import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_defaults_are_the_cs324_skeleton():
+def test_defaults_are_the_estimators_defaults():
+    from neuralab.models import MLPClassifier
+
     cfg = parse_config({})
     assert cfg.data.name == "moons" and cfg.data.options == {"n": 1000, "noise": 0.2}
     assert cfg.data.split.test == 0.2
-    assert cfg.model.kind == "mlp" and cfg.model.hidden == [20]
-    assert cfg.optim.lr == 0.01 and cfg.optim.optimizer == "sgd"
-    assert cfg.train.epochs == 1500 and cfg.train.eval_every == 10
-    assert cfg.train.batch_size == "full"
+    clf = MLPClassifier()
+    assert cfg.model.kind == "mlp" and cfg.model.hidden == list(clf.hidden)
+    assert cfg.optim.lr == clf.lr and cfg.optim.optimizer == clf.optimizer
+    assert cfg.train.epochs == clf.epochs and cfg.train.eval_every == clf.eval_every
+    assert cfg.train.batch_size == clf.batch_size and cfg.train.dtype == clf.dtype
+
+
+def test_model_dependent_defaults_follow_the_chosen_model():
+    from neuralab.models import LinearRegression, LogisticRegression
+
+    logistic = parse_config({"model": {"kind": "logistic"}})
+    est = LogisticRegression()
+    assert (logistic.optim.optimizer, logistic.optim.lr, logistic.train.batch_size,
+            logistic.optim.schedule, logistic.optim.l2) == (
+        est.optimizer, est.lr, est.batch_size, est.schedule, est.l2)
+    linear = parse_config({"model": {"kind": "linear"}, "data": {"name": "playground-plane"}})
+    assert linear.train.dtype == LinearRegression().dtype == "float64"
+    given = parse_config({"model": {"kind": "logistic"}, "optim": {"lr": 0.5}})
+    assert given.optim.lr == 0.5  # a value in the file wins
 
 
 def test_resolved_toml_round_trips():
@@ -131,11 +148,17 @@ def test_docs_list_every_key_with_its_default():
 
 
 def test_every_example_parses():
+    from neuralab.studies.runner import Study
+
     files = sorted((ROOT / "examples").rglob("*.toml"))
     assert len(files) >= 40
     for f in files:
-        load_config(f)
         head = f.read_text(encoding="utf-8").splitlines()[0]
+        if f.name.endswith(".study.toml"):
+            assert Study.from_file(f).n_runs() >= 2
+            assert head.startswith("# Study: seed 00"), f
+            continue
+        load_config(f)
         assert head.startswith("# Reproduces: seed 00"), f
 
 

@@ -20,8 +20,9 @@ from neuralab.experiments.config import quick
 from neuralab.io import load_arrays
 
 ROOT = Path(__file__).resolve().parents[2]
-OFFLINE = sorted([*(ROOT / "examples" / "cs324").glob("*.toml"),
-                  *(ROOT / "examples" / "tsinghua").glob("*.toml")])
+OFFLINE = sorted(p for p in [*(ROOT / "examples" / "cs324").glob("*.toml"),
+                             *(ROOT / "examples" / "tsinghua").glob("*.toml")]
+                 if not p.name.endswith(".study.toml"))  # studies: tests/studies
 RUN_FILES = ("config.toml", "metrics.csv", "summary.json", "model.npz", "preprocess.json",
              "log.txt")
 

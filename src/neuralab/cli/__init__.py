@@ -12,7 +12,7 @@ import sys
 from neuralab.cli._app import UsageError, app, fail
 
 # Command groups, each a module that adds its commands to ``app`` when imported.
-COMMAND_MODULES = ("neuralab.cli.data", "neuralab.cli.experiments")
+COMMAND_MODULES = ("neuralab.cli.data", "neuralab.cli.experiments", "neuralab.cli.studies")
 
 
 def _load_commands() -> None:

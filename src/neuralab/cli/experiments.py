@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from neuralab.cli._app import app, fail
+from neuralab.models.hyperparams import flag_help
 
 config_app = typer.Typer(help="Experiment configs: print the resolved config.",
                          no_args_is_help=True)
@@ -70,22 +71,24 @@ def train_cmd(
         "--model", help="perceptron, logistic, linear, mlp, mlp_regressor or ovr.")] = None,
     hidden: Annotated[str | None, typer.Option(
         "--hidden", "--dnn_hidden_units", "--dnn-hidden-units",
-        help="Hidden layer sizes, e.g. 20,20.")] = None,
-    activation: Annotated[str | None, typer.Option("--activation")] = None,
-    optimizer: Annotated[str | None, typer.Option("--optimizer", help="sgd, adam, rmsprop.")
+        help=flag_help("hidden") + " E.g. 20,20.")] = None,
+    activation: Annotated[str | None, typer.Option("--activation",
+                                                   help=flag_help("activation"))] = None,
+    optimizer: Annotated[str | None, typer.Option("--optimizer", help=flag_help("optimizer"))
                          ] = None,
     lr: Annotated[float | None, typer.Option("--lr", "--learning_rate", "--learning-rate",
-                                             help="Learning rate.")] = None,
-    momentum: Annotated[float | None, typer.Option("--momentum")] = None,
+                                             help=flag_help("lr"))] = None,
+    momentum: Annotated[float | None, typer.Option("--momentum", help=flag_help("momentum"))
+                        ] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", "--max_steps", "--max-steps",
-                                               help="Epochs.")] = None,
+                                               help=flag_help("epochs"))] = None,
     eval_every: Annotated[int | None, typer.Option(
         "--eval-every", "--eval_every", "--eval_freq", "--eval-freq",
-        help="Evaluate every N epochs.")] = None,
+        help=flag_help("eval_every"))] = None,
     batch_size: Annotated[str | None, typer.Option(
-        "--batch-size", "--batch_size", help="Integer or 'full'.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Training seed.")] = None,
-    dtype: Annotated[str | None, typer.Option("--dtype", help="float32 or float64.")] = None,
+        "--batch-size", "--batch_size", help=flag_help("batch_size"))] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help=flag_help("seed"))] = None,
+    dtype: Annotated[str | None, typer.Option("--dtype", help=flag_help("dtype"))] = None,
     name: Annotated[str | None, typer.Option("--name", help="Run name (folder prefix).")
                     ] = None,
     out: Annotated[str | None, typer.Option("--out", help="Parent folder of run folders "
@@ -152,9 +155,15 @@ def report_cmd(
                                          " or report.md.")] = Path("report.html"),
     title: Annotated[str | None, typer.Option("--title")] = None,
 ) -> None:
-    """One report of one or several runs: config, summary, plots; a comparison for several."""
+    """One report of one or several runs (a comparison for several), or of a study folder."""
     from neuralab.report import write_report
 
+    if len(runs) == 1 and (runs[0] / "study.toml").is_file():
+        from neuralab.report.study import write_study_report
+
+        path = write_study_report(runs[0], output, title=title)
+        typer.echo(f"wrote {path} (study {runs[0].name})")
+        return
     path = write_report(runs, output, title)
     typer.echo(f"wrote {path} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -41,6 +41,8 @@ from pydantic import (
 )
 
 from neuralab._checks import suggest
+from neuralab.models import hyperparams as hp
+from neuralab.optim.schedules import SCHEDULES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -159,17 +161,51 @@ class DataConfig(_Section):
         return self
 
 
-# -- models ----------------------------------------------------------------------------------
+# -- models, optimizer, training: every setting is a row of the hyper-parameter table ---------
+# Defaults, allowed values and bounds come from neuralab.models.hyperparams (one home per
+# setting); the sections below only give each key its type. A key whose default depends on
+# the model (lr, batch_size, dtype, ...) is None here and filled in for the chosen model by
+# ExperimentConfig, so `neuralab config show` prints the value a run will use.
+def _choices(name: str, model: str | None = None) -> Any:
+    """``Literal[...]`` of a choice row's values (None left out: TOML spells it "none")."""
+    return Literal[tuple(c for c in hp.row(name, model).choices or () if c is not None)]
+
+
+def _table_check(obj: BaseModel, section: str, model: str | None = None) -> None:
+    """Check each field of ``obj`` that is a row of the table (bounds, choices)."""
+    for name in type(obj).model_fields:
+        row = hp.by_config(f"{section}.{name}", model)
+        value = getattr(obj, name)
+        if row is None or value is None or row.kind in ("pair", "dict", "object"):
+            continue
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            v = None if (row.name == "schedule" and v == "none") else v
+            try:
+                hp.check(hp.param_name(row), v, model)
+            except ValueError:
+                raise ConfigError(f"{section}.{name}={fmt_value(value)} is not allowed; it "
+                                  f"must be {row.allowed()}") from None
+
+
+_PERCEPTRON, _MLP = hp.defaults("perceptron"), hp.defaults("mlp")
+
+
 class _ModelBase(_Section):
-    fit_intercept: bool = True
+    fit_intercept: bool = hp.default("fit_intercept")
+
+    @model_validator(mode="after")
+    def _table(self) -> _ModelBase:
+        _table_check(self, "model", getattr(self, "kind", None))
+        return self
 
 
 class PerceptronModel(_ModelBase):
     kind: Literal["perceptron"] = "perceptron"
-    mode: Literal["online", "batch"] = "online"
-    init: Literal["zeros", "random"] = "zeros"
-    init_std: Annotated[float, Field(gt=0)] = 0.01
-    stop_on_separation: bool = False
+    mode: _choices("mode") = _PERCEPTRON.mode
+    init: _choices("init", "perceptron") = _PERCEPTRON.init
+    init_std: float = _PERCEPTRON.init_std
+    stop_on_separation: bool = _PERCEPTRON.stop_on_separation
 
 
 class LogisticModel(_ModelBase):
@@ -178,26 +214,25 @@ class LogisticModel(_ModelBase):
 
 class LinearModel(_ModelBase):
     kind: Literal["linear"] = "linear"
-    solver: Literal["lstsq", "gd"] = "lstsq"
+    solver: _choices("solver") = hp.default("solver")
 
 
-Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid", "identity"]
+Activation = _choices("activation")
 ACTIVATION_NAMES = get_args(Activation)
 
 
 class _MLPBase(_Section):
-    hidden: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(default_factory=lambda: [20])
-    activation: Activation | list[Activation] = "relu"
-    negative_slope: Annotated[float, Field(ge=0, le=1)] = 0.01
-    init: Literal["auto", "he", "kaiming", "he_uniform", "xavier", "glorot", "normal",
-                  "uniform", "zeros"] = "auto"
-    init_std: Annotated[float, Field(gt=0)] = 1e-4
-    dropout: Annotated[float, Field(ge=0, lt=1)] | list[Annotated[float, Field(ge=0, lt=1)]] \
-        = 0.0
-    batch_norm: bool = False
+    hidden: list[int] = Field(default_factory=lambda: list(_MLP.hidden))
+    activation: Activation | list[Activation] = _MLP.activation
+    negative_slope: float = _MLP.negative_slope
+    init: _choices("init", "mlp") = _MLP.init
+    init_std: float = _MLP.init_std
+    dropout: float | list[float] = _MLP.dropout
+    batch_norm: bool = _MLP.batch_norm
 
     @model_validator(mode="after")
     def _per_layer(self) -> _MLPBase:
+        _table_check(self, "model", getattr(self, "kind", "mlp"))
         for key in ("activation", "dropout"):
             value = getattr(self, key)
             if isinstance(value, list) and len(value) not in (1, len(self.hidden)):
@@ -261,35 +296,50 @@ ModelConfig = Annotated[
 ]
 
 
-class EarlyStoppingConfig(_Section):
-    enabled: bool = False
-    monitor: Literal["val_loss", "val_acc", "train_loss", "train_acc"] = "val_loss"
-    patience: Annotated[int, Field(ge=1)] = 10
-    min_delta: Annotated[float, Field(ge=0)] = 0.0
-    restore_best_weights: bool = True
+class _TableSection(_Section):
+    """A section whose every key is a row of the table (checked after type validation)."""
+
+    _section: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _table(self) -> _TableSection:
+        _table_check(self, self._section)
+        return self
 
 
-class OptimConfig(_Section):
-    optimizer: Literal["sgd", "adam", "rmsprop"] = "sgd"
-    lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.01
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    nesterov: bool = False
-    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    betas: list[Annotated[float, Field(ge=0, lt=1)]] = Field(default_factory=lambda: [0.9,
-                                                                                      0.999])
-    schedule: Literal["none", "step", "exponential", "cosine"] = "none"
+class EarlyStoppingConfig(_TableSection):
+    _section = "train.early_stopping"
+    enabled: bool = hp.default("early_stopping")
+    monitor: _choices("monitor") = hp.default("monitor")
+    patience: int = hp.default("patience")
+    min_delta: float = hp.default("min_delta")
+    restore_best_weights: bool = hp.default("restore_best_weights")
+
+
+class OptimConfig(_TableSection):
+    _section = "optim"
+    optimizer: _choices("optimizer") | None = None  # None: the model's default
+    lr: float | None = None
+    momentum: float = hp.default("momentum")
+    nesterov: bool = hp.default("nesterov")
+    weight_decay: float = hp.default("weight_decay")
+    betas: list[Annotated[float, Field(ge=0, lt=1)]] = Field(
+        default_factory=lambda: list(hp.default("betas")))
+    schedule: Literal[("none", *SCHEDULES)] | None = None
     schedule_params: dict[str, float | int] = Field(default_factory=dict)
-    l1: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    l2: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    flooding: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    l1: float = hp.default("l1")
+    l2: float | None = None
+    flooding: float | None = hp.default("flooding")
 
     @model_validator(mode="after")
     def _check(self) -> OptimConfig:
         if len(self.betas) != 2:
             raise ConfigError(f"optim.betas={self.betas!r} must be two numbers in [0, 1)")
-        if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
+        if self.nesterov and (self.optimizer not in ("sgd", None) or self.momentum <= 0):
             raise ConfigError("optim.nesterov=true needs optim.optimizer='sgd' and "
                               f"optim.momentum > 0 (got {self.optimizer!r}, {self.momentum})")
+        if self.schedule is None:
+            return self  # checked once the model's default schedule is known
         allowed = {"none": (), "step": ("step_size", "gamma"), "exponential": ("gamma",),
                    "cosine": ("T_max", "eta_min")}[self.schedule]
         for key in self.schedule_params:
@@ -300,25 +350,43 @@ class OptimConfig(_Section):
         return self
 
 
-class TrainConfig(_Section):
-    epochs: Annotated[int, Field(ge=1, le=10_000_000)] = 1500
-    batch_size: Any = "full"
-    shuffle: bool = True
-    eval_every: Annotated[int, Field(ge=1)] = 10
-    seed: Annotated[int, Field(ge=0)] = 0
-    dtype: Literal["float32", "float64"] = "float32"
-    target_accuracy: Annotated[float, Field(gt=0, le=1)] | None = None
+class TrainConfig(_TableSection):
+    _section = "train"
+    epochs: int = hp.default("epochs")
+    batch_size: Any = None
+    shuffle: bool = hp.default("shuffle")
+    eval_every: int = hp.default("eval_every")
+    seed: int = hp.default("seed")
+    dtype: _choices("dtype") | None = None
+    target_accuracy: float | None = hp.default("target_accuracy")
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
-    checkpoint_every: Annotated[int, Field(ge=1)] = 50
+    checkpoint_every: int = hp.default("checkpoint_every")
 
     @field_validator("batch_size", mode="before")
     @classmethod
     def _batch(cls, v: Any) -> Any:
-        if v == "full" and isinstance(v, str):
+        if v is None or (v == "full" and isinstance(v, str)):
             return v
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError("use an integer >= 1 or 'full'")
         return v
+
+
+#: optim/train keys whose default depends on the model (None in a section until filled in)
+MODEL_DEFAULTED = tuple(h.config for h in hp.HYPERPARAMS.values()
+                        if h.by_model and h.config and h.config.startswith(("optim.", "train.")))
+
+
+def fill_model_defaults(cfg: Any, kind: str) -> None:
+    """Set each still-None model-dependent key to the table's default for ``kind``."""
+    for path in MODEL_DEFAULTED:
+        section, name = path.split(".")
+        part = getattr(cfg, section)
+        if getattr(part, name) is None:
+            value = hp.by_config(path, kind).default_for(kind)
+            if name == "schedule" and value is None:
+                value = "none"
+            object.__setattr__(part, name, value)
 
 
 class OutputConfig(_Section):
@@ -358,6 +426,9 @@ class ExperimentConfig(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentConfig:
+        kind, _ = _kind_and_options(self)
+        fill_model_defaults(self, kind)
+        self.optim._check()  # the schedule's parameters, now that the schedule is known
         check_applicable(self)
         return self
 
@@ -398,30 +469,11 @@ REGRESSORS = ("linear", "mlp_regressor")
 # estimator parameter <- (config key path, the key's default). A default of None means "the
 # key always applies" (every estimator has the parameter). The config files and the CLI say
 # train.seed; scikit-learn's tools seed an estimator through random_state.
-SHARED: dict[str, tuple[str, Any]] = {
-    "optimizer": ("optim.optimizer", "sgd"),
-    "lr": ("optim.lr", None),  # always applies
-    "momentum": ("optim.momentum", 0.0),
-    "nesterov": ("optim.nesterov", False),
-    "weight_decay": ("optim.weight_decay", 0.0),
-    "betas": ("optim.betas", [0.9, 0.999]),
-    "schedule": ("optim.schedule", "none"),
-    "schedule_params": ("optim.schedule_params", {}),
-    "l1": ("optim.l1", 0.0),
-    "l2": ("optim.l2", 0.0),
-    "flooding": ("optim.flooding", None),
-    "epochs": ("train.epochs", None),
-    "batch_size": ("train.batch_size", "full"),
-    "shuffle": ("train.shuffle", True),
-    "eval_every": ("train.eval_every", None),
-    "random_state": ("train.seed", None),
-    "dtype": ("train.dtype", None),
-    "target_accuracy": ("train.target_accuracy", None),
-    "early_stopping": ("train.early_stopping.enabled", False),
-    "monitor": ("train.early_stopping.monitor", "val_loss"),
-    "patience": ("train.early_stopping.patience", 10),
-    "min_delta": ("train.early_stopping.min_delta", 0.0),
-    "restore_best_weights": ("train.early_stopping.restore_best_weights", True),
+#: estimator parameter -> config key, for the optim and train keys (from the table)
+SHARED: dict[str, str] = {
+    **{hp.param_name(h): h.config for h in hp.HYPERPARAMS.values()
+       if h.estimator and h.config and h.config.startswith(("optim.", "train."))},
+    "random_state": "train.seed",  # a run's seed is its estimator's random_state
 }
 WHY = {
     "perceptron": "the perceptron rule has its own update (mode='online' per sample, 'batch' "
@@ -444,6 +496,15 @@ def _kind_and_options(cfg: ExperimentConfig) -> tuple[str, dict[str, Any]]:
     return model.kind, model.model_dump(exclude={"kind"})
 
 
+def _config_default(path: str, kind: str) -> Any:
+    """The table's default of config key ``path`` for ``kind``, as a config spells it."""
+    value = hp.by_config(path, kind).default_for(kind)
+    if isinstance(value, tuple):
+        return list(value)
+    return {"optim.schedule": "none", "optim.schedule_params": {}}.get(path, value) \
+        if value is None else value
+
+
 def estimator_params(cfg: ExperimentConfig, kind: str, options: dict[str, Any]
                      ) -> dict[str, Any]:
     """Constructor arguments for the estimator of ``kind`` (raises ConfigError on keys that
@@ -451,11 +512,11 @@ def estimator_params(cfg: ExperimentConfig, kind: str, options: dict[str, Any]
     cls = _classes()[kind]
     names = set(cls._get_param_names())
     params = dict(options)
-    for param, (path, default) in SHARED.items():
+    for param, path in SHARED.items():
         value = _get(cfg, path)
         if param in names:
             params[param] = value
-        elif default is not None and value != default and not (
+        elif value != _config_default(path, kind) and not (
                 kind == "perceptron" and param == "target_accuracy"):
             why = WHY.get(kind) or "it has no such setting"
             raise ConfigError(f"{path}={value!r} does not apply to model.kind={kind!r}: {why}; "

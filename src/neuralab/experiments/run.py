@@ -95,8 +95,10 @@ def append_line(path: str | os.PathLike, line: str) -> None:
         os.close(fd)
 
 
-def new_run_dir(parent: str | os.PathLike, name: str, now: float | None = None) -> Path:
-    """Create ``parent/<name>-<YYYYMMDD-HHMMSS>`` (``-2``, ``-3``, ... if taken)."""
+def new_run_dir(parent: str | os.PathLike, name: str, now: float | None = None, *,
+                subdirs: tuple[str, ...] = ("checkpoints", "plots")) -> Path:
+    """Create ``parent/<name>-<YYYYMMDD-HHMMSS>`` (``-2``, ``-3``, ... if taken) with
+    ``subdirs`` inside (a study folder uses the same rule)."""
     parent = Path(parent)
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -110,8 +112,8 @@ def new_run_dir(parent: str | os.PathLike, name: str, now: float | None = None) 
             path.mkdir()
         except FileExistsError:
             continue
-        (path / "checkpoints").mkdir()
-        (path / "plots").mkdir()
+        for sub in subdirs:
+            (path / sub).mkdir()
         return path
     raise ValueError(f"could not create a run folder for {name!r} in {parent}")
 

@@ -64,7 +64,7 @@ class NetEstimator(CheckpointMixin, Params):
 
     # -- hyper-parameters ---------------------------------------------------------------
     def _validate_params(self) -> dict[str, Any]:
-        cfg = check_common_params(self._param)
+        cfg = check_common_params(self._param, getattr(self, "_kind", None))
         cfg.update(self._validate_extra(cfg))
         return cfg
 

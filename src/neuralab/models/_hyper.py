@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 
 from neuralab._checks import check_choice, check_in_range, check_positive
-from neuralab.optim import OPTIMIZERS, SCHEDULES
+from neuralab.models import hyperparams as hp
 from neuralab.optim.optimizer import check_hyper
 from neuralab.rng import as_generator
-from neuralab.train.stopping import MONITORS
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -73,69 +72,51 @@ def check_member_hyper(name: str, value: Any, n_models: int | None, *, strict: b
     return check_hyper(name, arr, strict=strict, upper=upper)
 
 
-def check_common_params(p: Callable[..., Any]) -> dict[str, Any]:
+def check_common_params(p: Callable[..., Any], model: str | None = None) -> dict[str, Any]:
     """The checked ``cfg`` of the parameters every estimator shares; ``p(name, default)``
-    reads a stored constructor argument (the default when the estimator lacks it)."""
-    cfg: dict[str, Any] = {}
-    cfg["dtype"] = check_dtype(p("dtype", "float32"))
-    cfg["epochs"] = int(check_positive("epochs", p("epochs", 1), integer=True))
-    cfg["eval_every"] = int(check_positive("eval_every", p("eval_every", 1), integer=True))
-    E = p("n_models")
-    if E is not None:
-        check_positive("n_models", E, integer=True)
-        E = int(E)
+    reads a stored constructor argument. An estimator without a setting (a perceptron has no
+    optimizer) gets the table's default, which is the setting's "off" value."""
+    def get(name: str) -> Any:
+        return p(name, hp.default(name, model))
+
+    def check(name: str) -> Any:
+        return hp.check(name, get(name), model)
+
+    cfg: dict[str, Any] = {name: check(name) for name in (
+        "epochs", "eval_every", "shuffle", "optimizer", "nesterov", "l1", "l2", "flooding",
+        "schedule", "early_stopping", "patience", "min_delta", "monitor",
+        "restore_best_weights", "target_accuracy")}
+    cfg["dtype"] = check_dtype(get("dtype"))
+    E = hp.check("n_models", get("n_models"), model)
     cfg["n_models"] = E
-    cfg["lr"] = check_member_hyper("lr", p("lr", 0.01), E)
-    bs = p("batch_size", "full")
-    if bs != "full" and (isinstance(bs, bool) or not isinstance(bs, (int, np.integer))
-                         or bs < 1):
-        raise ValueError(f"batch_size={bs!r} is not allowed; use an integer >= 1 or 'full'")
-    cfg["batch_size"] = None if bs == "full" else int(bs)
-    cfg["shuffle"] = bool(p("shuffle", True))
-    cfg["optimizer"] = check_choice("optimizer", p("optimizer", "sgd"), OPTIMIZERS)
-    cfg["momentum"] = check_member_hyper("momentum", p("momentum", 0.0), E, strict=False,
+    cfg["lr"] = check_member_hyper("lr", get("lr"), E)
+    bs = hp.check("batch_size", get("batch_size"), model)
+    cfg["batch_size"] = None if bs == "full" else bs
+    cfg["momentum"] = check_member_hyper("momentum", get("momentum"), E, strict=False,
                                          upper=1.0)
-    cfg["weight_decay"] = check_member_hyper("weight_decay", p("weight_decay", 0.0), E,
+    cfg["weight_decay"] = check_member_hyper("weight_decay", get("weight_decay"), E,
                                              strict=False)
-    cfg["nesterov"] = bool(p("nesterov", False))
     if cfg["nesterov"] and (cfg["optimizer"] != "sgd" or np.any(cfg["momentum"] <= 0)):
         raise ValueError("nesterov=True is not allowed here; it needs optimizer='sgd' and "
                          f"momentum > 0 (got optimizer={cfg['optimizer']!r}, "
-                         f"momentum={p('momentum', 0.0)!r})")
-    betas = p("betas", (0.9, 0.999))
+                         f"momentum={get('momentum')!r})")
+    betas = get("betas")
     if np.shape(betas) != (2,):
         raise ValueError(f"betas={betas!r} is not allowed; give two numbers in [0, 1)")
     for b in betas:
         check_in_range("betas", b, 0.0, 1.0)
     cfg["betas"] = (float(betas[0]), float(betas[1]))
-    for name in ("l1", "l2"):
-        cfg[name] = float(check_positive(name, p(name, 0.0), strict=False))
-    flood = p("flooding")
-    cfg["flooding"] = None if flood is None else float(check_positive("flooding", flood,
-                                                                      strict=False))
-    sched = p("schedule")
-    if sched is not None:
-        check_choice("schedule", sched, SCHEDULES)
-    sp = p("schedule_params")
+    sp = get("schedule_params")
     if sp is not None and not isinstance(sp, dict):
         raise ValueError(f"schedule_params={sp!r} is not allowed; give a dict such as "
                          "{'step_size': 10, 'gamma': 0.5}")
-    cfg["schedule"], cfg["schedule_params"] = sched, dict(sp or {})
-    cfg["early_stopping"] = bool(p("early_stopping", False))
-    cfg["patience"] = int(check_positive("patience", p("patience", 10), integer=True))
-    cfg["min_delta"] = float(check_positive("min_delta", p("min_delta", 0.0), strict=False))
-    cfg["monitor"] = check_choice("monitor", p("monitor", "val_loss"), MONITORS)
-    cfg["restore_best_weights"] = bool(p("restore_best_weights", True))
-    target = p("target_accuracy")
-    if target is not None:
-        check_in_range("target_accuracy", target, 0.0, 1.0, closed="right")
-    cfg["target_accuracy"] = target
-    check_random_state(p("random_state"), E)
-    cbs = p("callbacks")
+    cfg["schedule_params"] = dict(sp or {})
+    check_random_state(get("random_state"), E)
+    cbs = get("callbacks")
     if cbs is not None and (not isinstance(cbs, (list, tuple)) or not all(
             hasattr(c, "on_epoch_end") for c in cbs)):
         raise ValueError(f"callbacks={cbs!r} is not allowed; give a list of "
                          "neuralab.train.Callback objects")
     cfg["callbacks"] = list(cbs or [])
-    cfg["verbose"] = int(p("verbose", 0) or 0)
+    cfg["verbose"] = int(get("verbose") or 0)
     return cfg

@@ -11,6 +11,7 @@ from neuralab._checks import check_choice
 from neuralab.models._estimator import NetEstimator
 from neuralab.models._params import store_params
 from neuralab.models._targets import ClassifierMixin, RegressorMixin
+from neuralab.models.hyperparams import defaults
 from neuralab.nn.containers import Sequential
 from neuralab.nn.linear import Linear
 from neuralab.nn.losses import MSE, BCEWithLogits, Loss, SoftmaxCrossEntropy
@@ -49,14 +50,20 @@ _COMMON = """
 """
 
 
+# Constructor defaults, from the one hyper-parameter table (neuralab.models.hyperparams).
+_DL, _DLR = defaults("logistic"), defaults("linear")
+
 class LogisticRegression(ClassifierMixin, _LinearModel):
+    _kind = "logistic"  # its row of the hyper-parameter table
     # Defaults that reach the optimum on MNIST-sized data (784 features in [0, 1], thousands
     # of rows) as on small sets, in 100 epochs: see docs/models.md for why and the numbers.
-    def __init__(self, *, l1=0.0, l2=1e-4, fit_intercept=True, optimizer="adam", lr=0.1,
-                 momentum=0.0, nesterov=False, weight_decay=0.0, betas=(0.9, 0.999),
-                 schedule="cosine", schedule_params=None, batch_size=64, epochs=100,
-                 shuffle=True, eval_every=1, dtype="float32", n_models=None, random_state=None,
-                 verbose=0, callbacks=None) -> None:
+    def __init__(self, *, l1=_DL.l1, l2=_DL.l2, fit_intercept=_DL.fit_intercept,
+                 optimizer=_DL.optimizer, lr=_DL.lr, momentum=_DL.momentum, nesterov=_DL.nesterov,
+                 weight_decay=_DL.weight_decay, betas=_DL.betas, schedule=_DL.schedule,
+                 schedule_params=_DL.schedule_params, batch_size=_DL.batch_size, epochs=_DL.epochs,
+                 shuffle=_DL.shuffle, eval_every=_DL.eval_every, dtype=_DL.dtype,
+                 n_models=_DL.n_models, random_state=_DL.random_state, verbose=_DL.verbose,
+                 callbacks=_DL.callbacks) -> None:
         store_params(self, locals())
 
     def _outputs_for(self, n_classes: int) -> int:
@@ -67,11 +74,15 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
 
 
 class LinearRegression(RegressorMixin, _LinearModel):
-    def __init__(self, *, solver="lstsq", l1=0.0, l2=0.0, fit_intercept=True, optimizer="sgd",
-                 lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, betas=(0.9, 0.999),
-                 schedule=None, schedule_params=None, batch_size="full", epochs=100,
-                 shuffle=True, eval_every=1, dtype="float64", n_models=None, random_state=None,
-                 verbose=0, callbacks=None) -> None:
+    _kind = "linear"  # its row of the hyper-parameter table
+    def __init__(self, *, solver=_DLR.solver, l1=_DLR.l1, l2=_DLR.l2,
+                 fit_intercept=_DLR.fit_intercept, optimizer=_DLR.optimizer, lr=_DLR.lr,
+                 momentum=_DLR.momentum, nesterov=_DLR.nesterov, weight_decay=_DLR.weight_decay,
+                 betas=_DLR.betas, schedule=_DLR.schedule, schedule_params=_DLR.schedule_params,
+                 batch_size=_DLR.batch_size, epochs=_DLR.epochs, shuffle=_DLR.shuffle,
+                 eval_every=_DLR.eval_every, dtype=_DLR.dtype, n_models=_DLR.n_models,
+                 random_state=_DLR.random_state, verbose=_DLR.verbose,
+                 callbacks=_DLR.callbacks) -> None:
         store_params(self, locals())
 
     def _make_loss(self, cfg: dict[str, Any]) -> Loss:

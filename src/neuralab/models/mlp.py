@@ -11,6 +11,7 @@ from neuralab._checks import check_choice, check_in_range, check_positive
 from neuralab.models._estimator import NetEstimator
 from neuralab.models._params import store_params
 from neuralab.models._targets import ClassifierMixin, RegressorMixin
+from neuralab.models.hyperparams import defaults
 from neuralab.nn.activations import ACTIVATIONS, LeakyReLU
 from neuralab.nn.batchnorm import BatchNorm1d
 from neuralab.nn.containers import Sequential
@@ -127,15 +128,23 @@ _DOC_PARAMS = """
 """
 
 
+# Constructor defaults, from the one hyper-parameter table (neuralab.models.hyperparams).
+_DC, _DR = defaults("mlp"), defaults("mlp_regressor")
+
 class MLPClassifier(ClassifierMixin, _MLP):
-    def __init__(self, hidden=(20,), activation="relu", *, negative_slope=0.01, init="auto",
-                 init_std=1e-4, dropout=0.0, batch_norm=False, optimizer="sgd", lr=0.01,
-                 momentum=0.0, nesterov=False, weight_decay=0.0, betas=(0.9, 0.999),
-                 schedule=None, schedule_params=None, batch_size=32, epochs=100, shuffle=True,
-                 l1=0.0, l2=0.0, flooding=None, early_stopping=False, patience=10,
-                 min_delta=0.0, monitor="val_loss", restore_best_weights=True,
-                 target_accuracy=None, eval_every=1, dtype="float32", n_models=None,
-                 random_state=None, verbose=0, callbacks=None) -> None:
+    _kind = "mlp"  # its row of the hyper-parameter table
+    def __init__(self, hidden=_DC.hidden, activation=_DC.activation, *,
+                 negative_slope=_DC.negative_slope, init=_DC.init, init_std=_DC.init_std,
+                 dropout=_DC.dropout, batch_norm=_DC.batch_norm, optimizer=_DC.optimizer, lr=_DC.lr,
+                 momentum=_DC.momentum, nesterov=_DC.nesterov, weight_decay=_DC.weight_decay,
+                 betas=_DC.betas, schedule=_DC.schedule, schedule_params=_DC.schedule_params,
+                 batch_size=_DC.batch_size, epochs=_DC.epochs, shuffle=_DC.shuffle, l1=_DC.l1,
+                 l2=_DC.l2, flooding=_DC.flooding, early_stopping=_DC.early_stopping,
+                 patience=_DC.patience, min_delta=_DC.min_delta, monitor=_DC.monitor,
+                 restore_best_weights=_DC.restore_best_weights, target_accuracy=_DC.target_accuracy,
+                 eval_every=_DC.eval_every, dtype=_DC.dtype, n_models=_DC.n_models,
+                 random_state=_DC.random_state, verbose=_DC.verbose,
+                 callbacks=_DC.callbacks) -> None:
         store_params(self, locals())
 
     def _make_loss(self, cfg: dict[str, Any]) -> Loss:
@@ -143,14 +152,18 @@ class MLPClassifier(ClassifierMixin, _MLP):
 
 
 class MLPRegressor(RegressorMixin, _MLP):
-    def __init__(self, hidden=(20,), activation="relu", *, negative_slope=0.01, init="auto",
-                 init_std=1e-4, dropout=0.0, batch_norm=False, optimizer="sgd", lr=0.01,
-                 momentum=0.0, nesterov=False, weight_decay=0.0, betas=(0.9, 0.999),
-                 schedule=None, schedule_params=None, batch_size=32, epochs=100, shuffle=True,
-                 l1=0.0, l2=0.0, flooding=None, early_stopping=False, patience=10,
-                 min_delta=0.0, monitor="val_loss", restore_best_weights=True,
-                 eval_every=1, dtype="float32", n_models=None, random_state=None, verbose=0,
-                 callbacks=None) -> None:
+    _kind = "mlp_regressor"  # its row of the hyper-parameter table
+    def __init__(self, hidden=_DR.hidden, activation=_DR.activation, *,
+                 negative_slope=_DR.negative_slope, init=_DR.init, init_std=_DR.init_std,
+                 dropout=_DR.dropout, batch_norm=_DR.batch_norm, optimizer=_DR.optimizer, lr=_DR.lr,
+                 momentum=_DR.momentum, nesterov=_DR.nesterov, weight_decay=_DR.weight_decay,
+                 betas=_DR.betas, schedule=_DR.schedule, schedule_params=_DR.schedule_params,
+                 batch_size=_DR.batch_size, epochs=_DR.epochs, shuffle=_DR.shuffle, l1=_DR.l1,
+                 l2=_DR.l2, flooding=_DR.flooding, early_stopping=_DR.early_stopping,
+                 patience=_DR.patience, min_delta=_DR.min_delta, monitor=_DR.monitor,
+                 restore_best_weights=_DR.restore_best_weights, eval_every=_DR.eval_every,
+                 dtype=_DR.dtype, n_models=_DR.n_models, random_state=_DR.random_state,
+                 verbose=_DR.verbose, callbacks=_DR.callbacks) -> None:
         store_params(self, locals())
 
     def _make_loss(self, cfg: dict[str, Any]) -> Loss:

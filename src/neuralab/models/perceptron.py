@@ -19,6 +19,7 @@ import numpy as np
 from neuralab._checks import check_choice, check_positive
 from neuralab.models._params import store_params
 from neuralab.models._targets import ClassifierMixin
+from neuralab.models.hyperparams import defaults
 from neuralab.models.linear import _LinearModel
 from neuralab.nn.containers import Sequential
 from neuralab.nn.linear import Linear
@@ -224,7 +225,11 @@ def _batch_multi(X, t, W, b, lr) -> float:
     return float(loss)
 
 
+# Constructor defaults, from the one hyper-parameter table (neuralab.models.hyperparams).
+_D = defaults("perceptron")
+
 class Perceptron(ClassifierMixin, _LinearModel):
+    _kind = "perceptron"  # its row of the hyper-parameter table
     """The classic perceptron (see the module docstring for the rules).
 
     Parameters
@@ -264,10 +269,11 @@ class Perceptron(ClassifierMixin, _LinearModel):
 
     _probabilistic = False
 
-    def __init__(self, *, lr=0.01, epochs=100, mode="online", init="zeros", init_std=0.01,
-                 shuffle=True, fit_intercept=True, stop_on_separation=False, eval_every=1,
-                 dtype="float64", n_models=None, random_state=None, verbose=0,
-                 callbacks=None) -> None:
+    def __init__(self, *, lr=_D.lr, epochs=_D.epochs, mode=_D.mode, init=_D.init,
+                 init_std=_D.init_std, shuffle=_D.shuffle, fit_intercept=_D.fit_intercept,
+                 stop_on_separation=_D.stop_on_separation, eval_every=_D.eval_every, dtype=_D.dtype,
+                 n_models=_D.n_models, random_state=_D.random_state, verbose=_D.verbose,
+                 callbacks=_D.callbacks) -> None:
         store_params(self, locals())
 
     @property
