@@ -35,6 +35,29 @@ def check_backend(workers: int | None, scheduler: str | None) -> None:
                          "tcp://127.0.0.1:8786")
 
 
+def check_reachable(scheduler: str) -> None:
+    """Raise ValueError unless something listens at a ``tcp://host:port`` address (checked
+    before a study writes anything, so a typo costs no folder)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(scheduler)
+    if parts.scheme not in ("tcp", "tls"):
+        return  # other comms (inproc, ws) are checked when the client connects
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise ValueError(f"scheduler={scheduler!r} has no host:port; give e.g. "
+                         "tcp://127.0.0.1:8786")
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler} ({exc.strerror or exc}"
+                         "); start one with `dask scheduler` or check the address") from None
+
+
 def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[tuple[str, Any]],
               on_result: Callable[[str, Any], None], *, workers: int | None = None,
               scheduler: str | None = None) -> None:
@@ -103,4 +126,4 @@ def _run_on(client: Any, fn: Callable[[Any], Any], tasks: list[tuple[str, Any]],
         client.cancel(list(futures))
 
 
-__all__ = ["WORKER_ENV", "check_backend", "run_tasks"]
+__all__ = ["WORKER_ENV", "check_backend", "check_reachable", "run_tasks"]

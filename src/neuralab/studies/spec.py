@@ -95,10 +95,14 @@ class StudySpec(BaseModel):
                 raise ValueError("a zip group is empty; give keys with lists of equal length")
             lengths = {len(v) for v in group.values()}
             for key, values in group.items():
-                _check_axis(key, values)
+                _check_axis(key, values, unique=False)  # a key may repeat within a zip
             if len(lengths) != 1:
                 raise ValueError(f"zipped lists must have one length; got "
                                  f"{ {k: len(v) for k, v in group.items()} }")
+            rows = [json.dumps([group[k][i] for k in group], default=str)
+                    for i in range(lengths.pop())]
+            if len(set(rows)) != len(rows):
+                raise ValueError(f"zip group {list(group)} repeats a combination of values")
         return groups
 
     @field_validator("seeds")
@@ -164,7 +168,7 @@ class StudySpec(BaseModel):
         return [run_seed(self.seed, cell, i) for i in self.seed_indices()]
 
 
-def _check_axis(key: str, values: list[Any]) -> None:
+def _check_axis(key: str, values: list[Any], *, unique: bool = True) -> None:
     if not _KEY_RE.match(key):
         raise ValueError(f"grid key {key!r} is not a dotted config key such as "
                          "model.activation or optim.lr")
@@ -177,7 +181,7 @@ def _check_axis(key: str, values: list[Any]) -> None:
     if not values:
         raise ValueError(f"grid key {key} has no values; give a non-empty list")
     texts = [json.dumps(v, sort_keys=True, default=str) for v in values]
-    if len(set(texts)) != len(texts):
+    if unique and len(set(texts)) != len(texts):
         raise ValueError(f"grid key {key} repeats a value: {values}")
 
 

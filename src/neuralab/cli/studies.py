@@ -1,0 +1,155 @@
+"""``neuralab study``: a grid of settings × many seeds, with statistics, in one command.
+
+    neuralab study examples/cs324/000-leaky-relu.study.toml
+    neuralab study examples/cs324/000-mlp-bgd.toml --grid model.activation=relu,leaky_relu \\
+        --seeds 200 --target train_acc=1.0 --workers 2
+    neuralab study --resume studies/leaky-relu-20261201-101500
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from neuralab.cli._app import app, fail
+
+
+def split_values(text: str) -> list[str]:
+    """``relu,leaky_relu`` or ``[20],[20,20]``: split at the commas outside brackets."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p.strip() for p in parts]
+
+
+def parse_grid(items: list[str]) -> dict[str, list[Any]]:
+    """``--grid KEY=V1,V2`` flags as a grid (each value a TOML literal, else text)."""
+    from neuralab.experiments.config import parse_value
+
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            fail(f"--grid {item!r} is not KEY=V1,V2 (e.g. --grid optim.lr=0.01,0.1)")
+        values = split_values(raw)
+        if any(v == "" for v in values):
+            fail(f"--grid {item!r} has an empty value; give values separated by commas")
+        if key in grid:
+            fail(f"--grid {key} is given twice; list all its values in one flag")
+        grid[key] = [parse_value(v) for v in values]
+    return grid
+
+
+def parse_target(text: str) -> dict[str, float]:
+    metric, sep, raw = text.partition("=")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not sep or value != value:
+        fail(f"--target {text!r} is not METRIC=VALUE (e.g. --target train_acc=1.0)")
+    return {metric.strip(): value}
+
+
+@app.command("study")
+def study_cmd(
+    config: Annotated[Path | None, typer.Argument(
+        help="A study file (config + [study] table) or a plain config with --grid/--seeds.",
+        show_default=False)] = None,
+    grid: Annotated[list[str] | None, typer.Option(
+        "--grid", help="KEY=V1,V2: a config key and its values; repeat for a product.",
+        show_default=False)] = None,
+    seeds: Annotated[int | None, typer.Option("--seeds", help="Seeds per cell.",
+                                              show_default=False)] = None,
+    target: Annotated[str | None, typer.Option(
+        "--target", help="Stop a run at METRIC=VALUE, e.g. train_acc=1.0.",
+        show_default=False)] = None,
+    vary: Annotated[str | None, typer.Option(
+        "--vary", help="What seeds vary: init (default) or data.", show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="Local worker processes (Dask on 127.0.0.1).",
+        show_default=False)] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="A running Dask scheduler, e.g. tcp://127.0.0.1:8786.",
+        show_default=False)] = None,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", help="Finish the study in this folder (skips finished chunks).",
+        show_default=False)] = None,
+    out: Annotated[str, typer.Option("--out", help="Parent folder of study folders.")
+                   ] = "studies",
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Smoke test: 3 seeds, at most 5 epochs, a few hundred samples.")
+                     ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Run a study: every cell of a grid over many seeds, with intervals and comparisons."""
+    from neuralab.studies.runner import Study, resume_study
+
+    if resume is not None:
+        if config is not None or grid or seeds is not None or target or vary or quick:
+            fail("--resume finishes a study as it was defined; give only --workers or "
+                 "--scheduler with it")
+        result = resume_study(resume, workers=workers, scheduler=scheduler, quiet=quiet)
+    else:
+        if config is None:
+            fail("give a study file, or a config file with --grid / --seeds")
+        overrides: dict[str, Any] = {"grid": parse_grid(grid or []) or None, "seeds": seeds,
+                                     "target": parse_target(target) if target else None,
+                                     "vary": vary}
+        if quick:
+            overrides["seeds"] = min(seeds or 3, 3)
+        study = Study.from_file(config, **overrides)
+        if quick:
+            study = study.quick()
+        result = study.run(workers=workers, scheduler=scheduler, out=out, quiet=quiet)
+    table = result.table()
+    _print_table(result, table)
+    typer.echo(f"wrote {result.folder}  (report: neuralab report {result.folder} "
+               f"-o {result.study.name}.html)")
+
+
+def _print_table(result: Any, table: Any) -> None:
+    """The cell table (rich wraps it to the terminal's width, 80 columns included)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from neuralab.report.study import fmt_epochs, fmt_interval
+
+    keys = result.study.spec.keys()
+    main = next((m for m in ("final_test_acc", "final_val_acc", "final_train_acc",
+                             "final_test_loss", "final_train_loss")
+                 if f"{m}_mean" in table.columns), None)
+    out = Table(title=f"{result.study.name}: {len(table)} cells", title_justify="left")
+    out.add_column("setting")
+    out.add_column("n", justify="right")
+    targeted = bool(result.study.spec.target)
+    if targeted:
+        out.add_column("reached target [95 % CI]")
+        out.add_column("median epochs [CI]")
+    if main:
+        out.add_column(f"{main} mean [CI]")
+    for _, row in table.iterrows():
+        cells = [", ".join(f"{k.split('.')[-1]}={row[k]}" for k in keys) or "base",
+                 str(int(row["n"]))]
+        if targeted:
+            cells += [fmt_interval(row["success_rate"], row["success_rate_low"],
+                                   row["success_rate_high"], percent=True),
+                      fmt_epochs(row["epochs_median"], row["epochs_median_low"],
+                                 row["epochs_median_high"])]
+        if main:
+            cells.append(fmt_interval(row[f"{main}_mean"], row[f"{main}_mean_low"],
+                                      row[f"{main}_mean_high"], percent=main.endswith("acc")))
+        out.add_row(*cells)
+    Console(soft_wrap=False).print(out)

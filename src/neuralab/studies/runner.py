@@ -1,0 +1,595 @@
+"""Running a study: cells × seeds as vectorized ensembles, chunk by chunk, resumable.
+
+The plan. Cells whose configs differ only in per-member hyper-parameters (``optim.lr``,
+``optim.momentum``, ``optim.weight_decay``: the rows of the hyper-parameter table marked
+``per_member``) form one *group* and train as one ensemble, one member per (cell, seed); a
+group's members are cut into *chunks* of at most ``CHUNK`` members. A chunk is a task: it
+runs anywhere (this process, a local Dask worker, a remote cluster) and returns per-member
+metrics and curves. Chunk names hash what they hold, so the same study file always makes
+the same chunks, whatever the backend — which is what lets ``--resume`` skip finished ones.
+
+Member ``i`` of a chunk is built with ``random_state=[run seeds]``: it equals the single
+model ``neuralab train <cell config> --seed <its run seed>`` trains (the ensemble contract,
+``docs/engine.md``). With ``vary = "data"`` the seed also draws the data and the split, so
+members share no batch: a chunk then trains its members one after another.
+
+The folder: ``study.toml`` (resolved), ``manifest.json`` (finished chunks), ``chunks/``
+(one ``.npz`` per finished chunk, written atomically as it arrives), and, once every chunk
+is in, ``runs.csv`` (+ ``runs.parquet`` with pyarrow), ``cells.csv``, ``compare-<key>.csv``,
+``curves.npz``, ``summary.json`` and ``plots/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuralab.experiments.config import (
+    ConfigError,
+    ExperimentConfig,
+    default_name,
+    dump_toml,
+    format_validation_error,
+    parse_config,
+    read_toml,
+)
+from neuralab.models.hyperparams import HYPERPARAMS
+from neuralab.studies.backends import check_backend, check_reachable, run_tasks
+from neuralab.studies.spec import Cell, StudySpec
+
+#: config keys an ensemble can give one value per member (one group trains them together)
+PER_MEMBER_KEYS = tuple(h.config for h in HYPERPARAMS.values() if h.per_member and h.config)
+CHUNK = 50  # members per task: big enough to amortise Python per step, small enough to spread
+SETS = ("train", "val", "test")
+STUDY_FILE, MANIFEST, CHUNKS = "study.toml", "manifest.json", "chunks"
+
+
+# -- the plan ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Member:
+    """One run: a cell, a seed index and the run's seed (``train.seed``)."""
+
+    cell: int
+    seed_index: int
+    seed: int
+
+
+@dataclass
+class Chunk:
+    name: str
+    config: dict[str, Any]  # the group's config (per-member keys set per member)
+    members: list[Member]
+    per_member: dict[str, list[Any]]  # per-member key -> one value per member
+    vary: str
+
+    def task(self) -> dict[str, Any]:
+        return {"config": self.config, "members": [(m.cell, m.seed_index, m.seed)
+                                                   for m in self.members],
+                "per_member": self.per_member, "vary": self.vary}
+
+
+def _set_key(data: dict[str, Any], key: str, value: Any) -> None:
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{'.'.join(parts[:-1])} is a value, not a table")
+        node = child
+    node[parts[-1]] = value
+
+
+def _get_key(data: dict[str, Any], key: str) -> Any:
+    node: Any = data
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+class Study:
+    """A base config, a grid of config keys and seeds (see :class:`StudySpec`).
+
+    >>> study = Study({"model": {"kind": "mlp", "hidden": [8]}, "train": {"epochs": 5}},
+    ...               grid={"model.activation": ["relu", "tanh"]}, seeds=4)
+    >>> len(study.cells), len(study.chunks())
+    (2, 2)
+    """
+
+    def __init__(self, base: ExperimentConfig | dict[str, Any] | str | os.PathLike,
+                 grid: dict[str, Sequence[Any]] | None = None, seeds: int | Sequence[int] = 30,
+                 *, target: dict[str, float] | None = None,
+                 zip: Sequence[dict[str, Sequence[Any]]] = (), vary: str = "init",
+                 seed: int = 0, name: str | None = None) -> None:
+        if isinstance(base, (str, os.PathLike)):
+            base = read_toml(base)
+            base.pop("study", None)
+        if isinstance(base, ExperimentConfig):
+            base = base.to_dict()
+        if not isinstance(base, dict):
+            raise ValueError(f"base={type(base).__name__} is not allowed; give an "
+                             "ExperimentConfig, a dict of config sections or a TOML path")
+        self.spec = _spec({"grid": {k: list(v) for k, v in (grid or {}).items()},
+                           "zip": [{k: list(v) for k, v in g.items()} for g in zip],
+                           "seeds": list(seeds) if not isinstance(seeds, int) else seeds,
+                           "target": dict(target or {}), "vary": vary, "seed": seed,
+                           "name": name})
+        self.base = parse_config(copy.deepcopy(base))  # the base alone must be valid
+        self.base_dict = self.base.to_dict()
+        self.name = self.spec.name or default_name(self.base)
+        self.cells = self.spec.cells()
+        self.cell_configs = [self._cell_config(c) for c in self.cells]
+        self._check_model()
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, **overrides: Any) -> Study:
+        """A study file: config sections plus a ``[study]`` table (``overrides`` win)."""
+        data = read_toml(path)
+        table = data.pop("study", None)
+        if table is None and not overrides.get("grid") and "seeds" not in overrides:
+            raise ConfigError(f"{path} has no [study] table; add one (grid, seeds, target) or "
+                              "give --grid / --seeds")
+        if table is not None and not isinstance(table, dict):
+            raise ConfigError("study must be a table ([study] followed by key = value lines)")
+        given = dict(table or {})
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if key == "grid":
+                given["grid"] = {**given.get("grid", {}), **value}
+            else:
+                given[key] = value
+        spec = _spec(given)
+        if spec.name is None and Path(path).stem.replace(".study", ""):
+            spec = spec.model_copy(update={"name": _name_from(path)})
+        return cls(data, grid=spec.grid, seeds=spec.seeds, target=spec.target, zip=spec.zip,
+                   vary=spec.vary, seed=spec.seed, name=spec.name)
+
+    # -- cells ------------------------------------------------------------------------------
+    def _cell_config(self, cell: Cell) -> ExperimentConfig:
+        data = copy.deepcopy(self.base_dict)
+        for key, value in cell.values.items():
+            _set_key(data, key, value)
+        for metric, value in self.spec.target.items():
+            if metric == "train_acc":
+                _set_key(data, "train.target_accuracy", value)
+        try:
+            return parse_config(data)
+        except ConfigError as exc:
+            raise ConfigError(f"study cell {cell.label}: {exc}") from None
+
+    def _check_model(self) -> None:
+        kind = self.base.model.kind
+        if kind == "linear" and self.base.model.solver == "lstsq":
+            raise ConfigError("model.kind='linear' with solver='lstsq' has nothing random to "
+                              "vary between seeds; use model.solver='gd'")
+
+    # -- chunks -----------------------------------------------------------------------------
+    def _group_key(self, cfg: ExperimentConfig) -> str:
+        data = cfg.to_dict()
+        data.pop("output", None)
+        for key in PER_MEMBER_KEYS:
+            section, leaf = key.split(".")
+            data.get(section, {}).pop(leaf, None)
+        return json.dumps(data, sort_keys=True, default=str)
+
+    def chunks(self) -> list[Chunk]:
+        """The tasks of this study, in a stable order (same file, same chunks)."""
+        groups: dict[str, list[Cell]] = {}
+        for cell, cfg in zip(self.cells, self.cell_configs, strict=True):
+            key = self._group_key(cfg) if self.spec.vary == "init" else cell.key
+            groups.setdefault(key, []).append(cell)
+        out: list[Chunk] = []
+        for key, cells in groups.items():
+            members = [Member(c.index, i, s) for c in cells
+                       for i, s in zip(self.spec.seed_indices(), self.spec.run_seeds(c),
+                                       strict=True)]
+            config = self.cell_configs[cells[0].index].to_dict()
+            config.pop("output", None)
+            digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+            for k in range(0, len(members), CHUNK):
+                part = members[k:k + CHUNK]
+                cell_cfg = {m.cell: self.cell_configs[m.cell].to_dict() for m in part}
+                per_member = {p: [_get_key(cell_cfg[m.cell], p) for m in part]
+                              for p in PER_MEMBER_KEYS}
+                ids = ",".join(f"{m.cell}:{m.seed}" for m in part)
+                name = f"{digest}-{hashlib.sha256(ids.encode()).hexdigest()[:8]}"
+                out.append(Chunk(name, config, part, per_member, self.spec.vary))
+        return out
+
+    def quick(self) -> Study:
+        """A smoke-test version: at most 3 seeds, 5 epochs and a few hundred samples."""
+        from neuralab.experiments.config import quick
+
+        spec = self.spec
+        seeds = spec.seed_indices()[:3]
+        return Study(quick(self.base), grid=spec.grid, seeds=seeds, target=spec.target,
+                     zip=spec.zip, vary=spec.vary, seed=spec.seed, name=self.name)
+
+    def n_runs(self) -> int:
+        return len(self.cells) * len(self.spec.seed_indices())
+
+    # -- files ------------------------------------------------------------------------------
+    def to_toml(self) -> str:
+        """The resolved study: the base config and the [study] table."""
+        data = dict(self.base_dict)
+        data.pop("output", None)
+        study = self.spec.model_dump(exclude_none=True)
+        study["name"] = self.name
+        study = {k: v for k, v in study.items() if v not in ({}, [])}
+        data["study"] = study
+        return dump_toml(data)
+
+    def run(self, *, workers: int | None = None, scheduler: str | None = None,
+            out: str | os.PathLike = "studies", quiet: bool = True,
+            progress: Callable[[int, int, float], None] | None = None) -> StudyResult:
+        """Run every chunk into a new folder ``<out>/<name>-<stamp>``; returns the result."""
+        check_backend(workers, scheduler)
+        if scheduler is not None:
+            check_reachable(scheduler)
+        from neuralab.experiments.run import new_run_dir
+
+        folder = new_run_dir(out, self.name, subdirs=(CHUNKS, "plots"))
+        from neuralab._atomic import atomic_file
+
+        with atomic_file(folder / STUDY_FILE) as f:
+            f.write(_header(self).encode() + self.to_toml().encode())
+        return _execute(self, folder, workers=workers, scheduler=scheduler, quiet=quiet,
+                        progress=progress)
+
+
+def _spec(given: dict[str, Any]) -> StudySpec:
+    from pydantic import ValidationError
+
+    try:
+        return StudySpec.model_validate(given)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, prefix=("study",), root=StudySpec,
+                                                  data=given)) from None
+
+
+def _name_from(path: str | os.PathLike) -> str | None:
+    from neuralab.experiments.config import NAME_RE
+
+    stem = Path(path).name.removesuffix(".toml").removesuffix(".study")
+    return stem if NAME_RE.match(stem) else None
+
+
+def _header(study: Study) -> str:
+    return (f"# neuralab study {study.name!r}: {len(study.cells)} cells x "
+            f"{len(study.spec.seed_indices())} seeds\n# rerun: neuralab study study.toml; "
+            "continue: neuralab study --resume <this folder>\n\n")
+
+
+# -- one chunk (runs on any worker) ------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _prepared(config_json: str) -> Any:
+    """The prepared data of a config (cached per process: every chunk of a group shares it)."""
+    from neuralab.experiments import prepare_experiment
+
+    return prepare_experiment(parse_config(json.loads(config_json)), offline=True)
+
+
+def run_chunk(task: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Train a chunk's members; per-member metrics and curves as arrays (picklable)."""
+    t0 = time.perf_counter()
+    members = task["members"]
+    config = task["config"]
+    if task["vary"] == "data":
+        parts = []
+        for k, (_, _, seed) in enumerate(members):
+            cfg = copy.deepcopy(config)
+            _set_key(cfg, "data.seed", seed)
+            _set_key(cfg, "data.split.seed", seed)
+            for key, values in task["per_member"].items():
+                _set_key(cfg, key, values[k])
+            parts.append(_fit(cfg, [seed], {}, single=True))
+        out = {key: np.concatenate([p[key] for p in parts], axis=0) for key in parts[0]
+               if key != "epoch"}
+        out["epoch"] = parts[0]["epoch"]
+    else:
+        per_member = {k: v for k, v in task["per_member"].items() if len(set(map(str, v))) > 1}
+        for key, values in task["per_member"].items():
+            if key not in per_member:
+                _set_key(config, key, values[0])
+        out = _fit(config, [s for _, _, s in members], per_member)
+    out["wall_s"] = np.full(len(members), (time.perf_counter() - t0) / len(members))
+    return out
+
+
+_PARAM = {"optim.lr": "lr", "optim.momentum": "momentum", "optim.weight_decay": "weight_decay"}
+
+
+def fit_members(config: dict[str, Any], seeds: list[int],
+                per_member: dict[str, list[Any]] | None = None, *, single: bool = False
+                ) -> tuple[Any, Any, bool]:
+    """Fit ``config``'s estimator as an ensemble of ``len(seeds)`` members, member i seeded
+    with ``seeds[i]`` (or, ``single``, one model): ``(estimator, experiment, diverged)``."""
+    from neuralab.exceptions import TrainingDiverged
+    from neuralab.models import clone
+
+    exp = _prepared(json.dumps(config, sort_keys=True, default=str))
+    est = clone(exp.estimator)  # the cached experiment's estimator stays unfitted
+    base = getattr(est, "estimator", None)  # OneVsRest wraps the binary model
+    params: dict[str, Any] = ({"n_models": None, "random_state": seeds[0]} if single else
+                              {"n_models": len(seeds), "random_state": list(seeds)})
+    params.update({_PARAM[k]: np.asarray(v, dtype=float)
+                   for k, v in (per_member or {}).items()})
+    (base if base is not None else est).set_params(**params)
+    (X, y), validation, eval_sets = exp.data.fit_sets()
+    try:
+        est.fit(X, y, validation=validation, eval_sets=eval_sets)
+    except TrainingDiverged:
+        return est, exp, True
+    return est, exp, False
+
+
+def _fit(config: dict[str, Any], seeds: list[int], per_member: dict[str, list[Any]], *,
+         single: bool = False) -> dict[str, np.ndarray]:
+    est, exp, diverged = fit_members(config, seeds, per_member, single=single)
+    return _member_results(est, len(seeds), exp.config.train.epochs, diverged)
+
+
+def _member_results(est: Any, E: int, budget: int, diverged_all: bool
+                    ) -> dict[str, np.ndarray]:
+    """Per-member metrics ``(E,)`` and curves ``(E, epochs)`` from a fitted ensemble."""
+    history = getattr(est, "history_", None)
+    out: dict[str, np.ndarray] = {}
+    epochs = np.arange(1, budget + 1)
+    out["epoch"] = epochs
+    n = len(history) if history is not None else 0
+    stop = np.full(E, n, dtype=np.int64)  # epochs each member actually trained
+    conv = getattr(est, "converged_epoch_", None)
+    conv = np.full(E, -1) if conv is None else np.asarray(conv, dtype=float).reshape(-1)
+    conv = np.where(np.isnan(conv), -1, conv) if conv.dtype.kind == "f" else conv
+    converged = conv >= 0
+    stop = np.where(converged, conv, stop).astype(np.int64)
+    best_epoch = getattr(est, "best_epoch_", None)
+    diverged = np.asarray(getattr(est, "diverged_", np.zeros(E, bool)), dtype=bool).reshape(-1)
+    if diverged_all:
+        diverged = np.ones(E, dtype=bool)
+    out["converged"] = converged & ~diverged
+    out["epoch_converged"] = np.where(out["converged"], conv, np.nan).astype(float)
+    out["epochs_budget"] = np.full(E, budget, dtype=np.int64)
+    out["diverged"] = diverged
+    out["epochs"] = stop if best_epoch is None else np.minimum(stop, n)
+    for s in SETS:
+        for metric in ("loss", "acc"):
+            key = f"{s}_{metric}"
+            if history is None or key not in history:
+                continue
+            values = np.asarray(history[key], dtype=float).reshape(n, -1)
+            values = np.broadcast_to(values, (n, E)).T.copy()  # (E, n)
+            after = np.arange(1, n + 1)[None, :] > stop[:, None]
+            values[after] = np.nan  # a stopped member's frozen epochs are not its curve
+            values[diverged] = np.nan
+            curve = np.full((E, budget), np.nan, dtype=np.float32)
+            curve[:, :n] = values[:, :budget]
+            out[f"curve/{key}"] = curve
+            last = np.array([_last_finite(row) for row in values])
+            out[f"final_{key}"] = last
+            with np.errstate(all="ignore"):
+                best = np.nanmax(values, axis=1) if metric == "acc" else np.nanmin(values, axis=1)
+            out[f"best_{key}"] = np.where(np.isfinite(best), best, np.nan)
+    return out
+
+
+def _last_finite(row: np.ndarray) -> float:
+    finite = np.flatnonzero(np.isfinite(row))
+    return float(row[finite[-1]]) if len(finite) else math.nan
+
+
+# -- running and writing ------------------------------------------------------------------------
+@dataclass
+class StudyResult:
+    """A finished (or partly finished) study: its folder and tables.
+
+    ``runs`` has one row per (cell, seed) with every metric; ``table()`` one row per cell
+    with intervals; ``compare(key)`` the pairwise differences along one grid key.
+    """
+
+    folder: Path
+    study: Study
+    runs: Any
+    curves: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def table(self, **kwargs: Any) -> Any:
+        from neuralab.studies import stats
+
+        return stats.cell_table(self.runs, grid=self.study.spec.keys() or None,
+                                metrics=self.metrics(), **kwargs)
+
+    def compare(self, key: str, **kwargs: Any) -> Any:
+        from neuralab.studies import stats
+
+        if key not in self.study.spec.keys():
+            from neuralab._checks import suggest
+
+            raise ValueError(f"{key!r} is not a grid key of this study"
+                             f"{suggest(key, self.study.spec.keys())}; its keys are "
+                             f"{', '.join(self.study.spec.keys()) or '(none)'}")
+        return stats.compare(self.runs, key, grid=self.study.spec.keys(),
+                             metrics=self.metrics(), **kwargs)
+
+    def metrics(self) -> list[str]:
+        return [c for c in self.runs.columns if c.startswith(("final_", "best_"))
+                and self.runs[c].notna().any()]
+
+
+def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str | None,
+             quiet: bool, progress: Callable[[int, int, float], None] | None) -> StudyResult:
+    from neuralab.experiments.run import atomic_write_json
+
+    chunks = study.chunks()
+    manifest_path = folder / MANIFEST
+    done: dict[str, dict[str, Any]] = {}
+    if manifest_path.is_file():
+        done = {k: v for k, v in _read_manifest(manifest_path).items()
+                if (folder / CHUNKS / f"{k}.npz").is_file()}
+    todo = [c for c in chunks if c.name not in done]
+    total = study.n_runs()
+    t0 = time.perf_counter()
+    state = {"runs": sum(len(v["members"]) for v in done.values())}
+    report = progress or (None if quiet else _print_progress)
+
+    def on_result(name: str, result: dict[str, np.ndarray]) -> None:
+        chunk = by_name[name]
+        _save_chunk(folder / CHUNKS / f"{name}.npz", result)
+        done[name] = {"members": [[m.cell, m.seed_index, m.seed] for m in chunk.members]}
+        atomic_write_json(manifest_path, {"chunks": done})
+        state["runs"] += len(chunk.members)
+        if report is not None:
+            report(state["runs"], total, time.perf_counter() - t0)
+
+    by_name = {c.name: c for c in chunks}
+    atomic_write_json(folder / "summary.json", _summary(study, "running", state["runs"],
+                                                        workers, scheduler, 0.0))
+    try:
+        run_tasks(run_chunk, [(c.name, c.task()) for c in todo], on_result, workers=workers,
+                  scheduler=scheduler)
+    except BaseException:
+        atomic_write_json(folder / "summary.json",
+                          _summary(study, "interrupted", state["runs"], workers, scheduler,
+                                   time.perf_counter() - t0))
+        raise
+    return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
+                  seconds=time.perf_counter() - t0)
+
+
+def _print_progress(done: int, total: int, seconds: float) -> None:
+    eta = seconds / max(done, 1) * (total - done)
+    print(f"runs {done}/{total}  {seconds:.1f} s  ETA {eta:.0f} s", file=sys.stderr,
+          flush=True)
+
+
+def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        chunks = data["chunks"]
+        if not isinstance(chunks, dict):
+            raise TypeError
+        return chunks
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"{path} is not a study manifest (JSON with a 'chunks' table); "
+                          "delete it to rerun every chunk") from None
+
+
+def _save_chunk(path: Path, result: dict[str, np.ndarray]) -> None:
+    from neuralab._atomic import atomic_file
+
+    with atomic_file(path) as f:
+        np.savez(f, **{k.replace("/", "__"): np.asarray(v) for k, v in result.items()})
+
+
+def _load_chunk(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k.replace("__", "/"): z[k] for k in z.files}
+
+
+def _summary(study: Study, status: str, runs_done: int, workers: int | None,
+             scheduler: str | None, seconds: float) -> dict[str, Any]:
+    backend = scheduler or (f"{workers} local workers" if workers and workers > 1
+                            else "in-process")
+    return {"name": study.name, "status": status, "n_cells": len(study.cells),
+            "n_runs": study.n_runs(), "runs_done": runs_done, "target": study.spec.target,
+            "grid": {**study.spec.grid, **{k: v for g in study.spec.zip for k, v in g.items()}},
+            "seeds": len(study.spec.seed_indices()), "vary": study.spec.vary,
+            "wall_seconds": round(seconds, 3), "backend": backend}
+
+
+def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
+           workers: int | None = None, scheduler: str | None = None,
+           seconds: float = 0.0, plots: bool = True) -> StudyResult:
+    """Assemble the finished chunks into runs.csv, cells.csv, curves.npz, summary, plots."""
+    import pandas as pd
+
+    from neuralab.experiments.run import atomic_write_json, atomic_write_text
+
+    chunks = study.chunks() if chunks is None else chunks
+    rows: list[dict[str, Any]] = []
+    curves: dict[str, list[np.ndarray]] = {}
+    order: list[tuple[int, int]] = []
+    for chunk in chunks:
+        result = _load_chunk(folder / CHUNKS / f"{chunk.name}.npz")
+        for i, m in enumerate(chunk.members):
+            row: dict[str, Any] = {"cell": m.cell}
+            row.update(study.cells[m.cell].values)
+            row.update({"seed_index": m.seed_index, "seed": m.seed})
+            for key, values in result.items():
+                if key.startswith("curve/") or key == "epoch":
+                    continue
+                row[key] = values[i].item()
+            rows.append(row)
+            order.append((m.cell, m.seed_index))
+        for key, values in result.items():
+            if key.startswith("curve/"):
+                curves.setdefault(key[6:], []).append(values)
+    runs = pd.DataFrame(rows)
+    sort = np.lexsort((np.array([o[1] for o in order]), np.array([o[0] for o in order])))
+    runs = runs.iloc[sort].reset_index(drop=True)
+    curve_arrays = {k: np.concatenate(v, axis=0)[sort] for k, v in curves.items()}
+    curve_arrays["epoch"] = np.arange(1, study.base.train.epochs + 1)
+    for key in study.spec.keys():  # TOML lists become tuples: hashable cell labels
+        runs[key] = runs[key].map(lambda v: tuple(v) if isinstance(v, list) else v)
+    atomic_write_text(folder / "runs.csv", runs.to_csv(index=False))
+    try:
+        import pyarrow  # noqa: F401
+
+        from neuralab._atomic import atomic_file
+
+        with atomic_file(folder / "runs.parquet") as f:
+            runs.astype({k: str for k in study.spec.keys()}).to_parquet(f, index=False)
+    except ImportError:
+        pass
+    from neuralab._atomic import atomic_file
+
+    with atomic_file(folder / "curves.npz") as f:
+        np.savez_compressed(f, **curve_arrays)
+    result = StudyResult(folder, study, runs, curve_arrays)
+    cells = result.table()
+    atomic_write_text(folder / "cells.csv", cells.to_csv(index=False))
+    zipped = {k for g in study.spec.zip for k in g} if len(study.spec.zip) else set()
+    for key in study.spec.grid:
+        if len(study.spec.grid[key]) > 1 and key not in zipped:
+            atomic_write_text(folder / f"compare-{key}.csv", result.compare(key).to_csv(
+                index=False))
+    atomic_write_json(folder / "summary.json",
+                      _summary(study, "finished", len(runs), workers, scheduler, seconds))
+    if plots:
+        from neuralab.studies import stats
+        from neuralab.viz.studies import study_plots
+
+        study_plots(folder, cells=cells, convergence_table=stats.convergence_curves(
+            runs, grid=study.spec.keys() or None) if study.spec.target else None)
+    return result
+
+
+def resume_study(folder: str | os.PathLike, *, workers: int | None = None,
+                 scheduler: str | None = None, quiet: bool = True,
+                 progress: Callable[[int, int, float], None] | None = None) -> StudyResult:
+    """Run the chunks of ``folder`` that are not finished yet, then assemble the results."""
+    check_backend(workers, scheduler)
+    if scheduler is not None:
+        check_reachable(scheduler)
+    folder = Path(folder)
+    if not (folder / STUDY_FILE).is_file():
+        raise ConfigError(f"{folder} is not a study folder (no {STUDY_FILE})")
+    study = Study.from_file(folder / STUDY_FILE)
+    (folder / CHUNKS).mkdir(exist_ok=True)
+    return _execute(study, folder, workers=workers, scheduler=scheduler, quiet=quiet,
+                    progress=progress)
+
+
+__all__ = ["CHUNK", "PER_MEMBER_KEYS", "Study", "StudyResult", "finish", "resume_study",
+           "run_chunk"]

@@ -1,0 +1,213 @@
+"""Studies end to end: grid × seeds, the same numbers as `neuralab train`, the same results
+on every backend, bad input refused before anything is written."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuralab.studies.runner import Study, fit_members
+from neuralab.studies.spec import Cell, StudySpec, run_seed
+
+BASE = {"data": {"name": "moons", "options": {"n": 120, "noise": 0.1}},
+        "model": {"kind": "mlp", "hidden": [6]},
+        "optim": {"lr": 0.5},
+        "train": {"epochs": 30, "batch_size": "full", "eval_every": 1},
+        "output": {"plots": False}}
+
+STUDY_TOML = """
+[data]
+name = "moons"
+options = {{n = 120, noise = 0.1}}
+[model]
+kind = "mlp"
+hidden = [6]
+[optim]
+lr = 0.5
+[train]
+epochs = {epochs}
+batch_size = "full"
+eval_every = 1
+[study]
+name = "tiny"
+seeds = {seeds}
+target = {{train_acc = 0.95}}
+[study.grid]
+"model.activation" = ["relu", "tanh"]
+"optim.lr" = [0.5, 1.0]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _agg(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "neuralab", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def runs_table(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "runs.csv", newline="") as f:
+        return [{k: v for k, v in row.items() if k != "wall_s"} for row in csv.DictReader(f)]
+
+
+# -- seeds --------------------------------------------------------------------------------------
+def test_run_seeds_do_not_move_when_the_grid_or_the_seed_count_grows():
+    small = StudySpec(grid={"optim.lr": [0.1, 1.0]}, seeds=3)
+    big = StudySpec(grid={"optim.lr": [0.01, 0.1, 1.0]}, seeds=5)
+    for cell in small.cells():
+        twin = next(c for c in big.cells() if c.values == cell.values)
+        assert small.run_seeds(cell) == big.run_seeds(twin)[:3]
+    seeds = [s for c in big.cells() for s in big.run_seeds(c)]
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_run_seed_depends_on_the_study_seed_the_cell_and_the_index():
+    cell = Cell(0, {"optim.lr": 0.1})
+    other = Cell(0, {"optim.lr": 0.2})
+    assert run_seed(0, cell, 0) != run_seed(1, cell, 0)
+    assert run_seed(0, cell, 0) != run_seed(0, other, 0)
+    assert run_seed(0, cell, 0) != run_seed(0, cell, 1)
+    assert run_seed(0, cell, 0) == run_seed(0, Cell(7, {"optim.lr": 0.1}), 0)
+
+
+def test_cells_of_per_member_settings_share_one_ensemble():
+    study = Study(BASE, grid={"model.activation": ["relu", "tanh"], "optim.lr": [0.1, 1.0]},
+                  seeds=4)
+    chunks = study.chunks()
+    assert len(study.cells) == 4 and len(chunks) == 2  # lr is per member; activation is not
+    for chunk in chunks:
+        assert sorted(set(chunk.per_member["optim.lr"])) == [0.1, 1.0]
+        assert len(chunk.members) == 8
+
+
+# -- the same numbers as `neuralab train` -------------------------------------------------------
+@pytest.mark.parametrize("per_member", [False, True])
+def test_member_equals_the_single_model_neuralab_train_builds(per_member):
+    from neuralab.experiments import parse_config, prepare_experiment
+
+    base = {**BASE, "train": {**BASE["train"], "dtype": "float64"}}
+    study = Study(base, grid={"optim.lr": [0.3, 0.9]} if per_member else None, seeds=3)
+    chunk = study.chunks()[0]
+    task = chunk.task()
+    seeds = [s for _, _, s in task["members"]]
+    per = {k: v for k, v in task["per_member"].items() if len(set(v)) > 1}
+    est, _, diverged = fit_members(task["config"], seeds, per)
+    assert not diverged
+    for i, member in enumerate(chunk.members):
+        cfg = study.cell_configs[member.cell].to_dict()
+        cfg["train"]["seed"] = member.seed
+        single = prepare_experiment(parse_config(cfg))
+        (X, y), val, sets = single.data.fit_sets()
+        single.estimator.fit(X, y, validation=val, eval_sets=sets)
+        twin = est.member(i)
+        for (name, a, _), (_, b, _) in zip(twin.net_.named_parameters(),
+                                           single.estimator.net_.named_parameters(),
+                                           strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, err_msg=name)
+
+
+def test_study_rows_equal_neuralab_train_runs(tmp_path):
+    study = Study(BASE, grid={"model.activation": ["relu", "tanh"]}, seeds=2,
+                  target={"train_acc": 0.95})
+    result = study.run(out=tmp_path / "studies")
+    runs = result.runs
+    assert len(runs) == 4 and list(runs["cell"]) == [0, 0, 1, 1]
+    row = runs.iloc[3]
+    cfg = tmp_path / "cell.toml"
+    cfg.write_text(study.cell_configs[int(row["cell"])].to_toml())
+    done = cli("train", str(cfg), "--seed", str(int(row["seed"])), "--out", "runs", "-q",
+               "--no-plots", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run = next((tmp_path / "runs").iterdir())
+    metrics = pd.read_csv(run / "metrics.csv")
+    last = metrics.dropna(subset=["train_acc"]).iloc[-1]
+    assert last["train_acc"] == pytest.approx(row["final_train_acc"], abs=1e-6)
+    assert last["test_acc"] == pytest.approx(row["final_test_acc"], abs=1e-6)
+
+
+# -- outputs and statistics ---------------------------------------------------------------------
+def test_study_folder_holds_runs_cells_curves_and_a_manifest(tmp_path):
+    result = Study(BASE, grid={"model.activation": ["relu", "tanh"]}, seeds=3,
+                   target={"train_acc": 0.95}).run(out=tmp_path)
+    folder = result.folder
+    for name in ("study.toml", "runs.csv", "cells.csv", "curves.npz", "summary.json",
+                 "manifest.json", "compare-model.activation.csv"):
+        assert (folder / name).is_file(), name
+    table = result.table()
+    assert list(table["n"]) == [3, 3]
+    assert ((table["success_rate_low"] <= table["success_rate"])
+            & (table["success_rate"] <= table["success_rate_high"])).all()
+    with np.load(folder / "curves.npz") as z:
+        assert z["train_acc"].shape == (6, 30)
+    converged = result.runs["converged"].to_numpy()
+    epochs = result.runs["epoch_converged"].to_numpy()
+    assert np.isnan(epochs[~converged]).all() and (epochs[converged] >= 1).all()
+    comparison = result.compare("model.activation")
+    assert len(comparison) == 1
+    with pytest.raises(ValueError, match="not a grid key"):
+        result.compare("optim.lr")
+
+
+def test_the_study_file_reads_back_to_the_same_study(tmp_path):
+    study = Study(BASE, grid={"optim.lr": [0.1, 0.5]}, seeds=[0, 4], target={"train_acc": 1.0})
+    path = tmp_path / "s.study.toml"
+    path.write_text(study.to_toml())
+    again = Study.from_file(path)
+    assert [c.values for c in again.cells] == [c.values for c in study.cells]
+    assert [c.name for c in again.chunks()] == [c.name for c in study.chunks()]
+
+
+@pytest.mark.slow
+def test_two_local_workers_give_the_in_process_results(tmp_path):
+    (tmp_path / "s.toml").write_text(STUDY_TOML.format(epochs=20, seeds=60))
+    one = cli("study", "s.toml", "--out", "a", "-q", cwd=tmp_path)
+    two = cli("study", "s.toml", "--out", "b", "--workers", "2", "-q", cwd=tmp_path)
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    a = next((tmp_path / "a").iterdir())
+    b = next((tmp_path / "b").iterdir())
+    assert runs_table(a) == runs_table(b)
+
+
+# -- bad input ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args,match", [
+    (["--grid", "model.activaton=relu,tanh"], "activaton"),
+    (["--grid", "model.activation="], "empty value"),
+    (["--grid", "optim.lr=fast,slow"], "optim.lr"),
+    (["--seeds", "0"], "seeds"),
+    (["--seeds", "-3"], "seeds"),
+    (["--target", "val_loss=0.1"], "target"),
+    (["--scheduler", "tcp://127.0.0.1:9"], "scheduler"),
+    (["--workers", "0"], "workers"),
+])
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, match):
+    (tmp_path / "s.toml").write_text(STUDY_TOML.format(epochs=5, seeds=2))
+    done = cli("study", "s.toml", "--out", "studies", *args, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("neuralab: error:"), done.stderr
+    assert match in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "studies").exists() or not any((tmp_path / "studies").iterdir())
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"grid": {"model.nope": [1, 2]}},
+    {"grid": {"model.activation": []}},
+    {"grid": {"optim.lr": ["fast"]}},
+    {"seeds": 0},
+    {"seeds": []},
+])
+def test_bad_input_in_python_is_a_value_error(kwargs):
+    with pytest.raises(ValueError):
+        Study(BASE, **{"seeds": 2, **kwargs})
