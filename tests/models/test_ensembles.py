@@ -208,3 +208,23 @@ def test_closed_form_refuses_n_models(moons):
         LinearRegression(n_models=3).fit(X, X[:, 0])
     with pytest.raises(ValueError, match=r"n_models=3 needs solver='gd'"):
         OneVsRest(LinearRegression(n_models=3)).fit(X, y)
+
+
+def test_a_diverging_member_is_frozen_and_the_others_train_on():
+    import numpy as np
+
+    from neuralab.data import moons
+    from neuralab.exceptions import TrainingDiverged
+    from neuralab.models import MLPClassifier
+
+    ds = moons(n=200, noise=0.1, seed=0)
+    kw = dict(hidden=(8,), epochs=30, batch_size="full")
+    est = MLPClassifier(lr=np.array([0.5, 1e6, 0.5]), n_models=3, random_state=[1, 2, 3],
+                        **kw).fit(ds.X, ds.y)
+    assert est.diverged_.tolist() == [False, True, False]
+    for i, seed in ((0, 1), (2, 3)):
+        single = MLPClassifier(lr=0.5, random_state=seed, **kw).fit(ds.X, ds.y)
+        np.testing.assert_array_equal(single.net_[0].params["weight"],
+                                      est.member(i).net_[0].params["weight"])
+    with pytest.raises(TrainingDiverged):  # every member diverged: nothing left to train
+        MLPClassifier(lr=1e6, n_models=2, **kw).fit(ds.X, ds.y)

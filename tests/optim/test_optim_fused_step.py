@@ -1,5 +1,5 @@
-"""``SGD.backward_step`` (backward fused with the SGD update) equals ``backward(); step()``,
-and the fast paths of the loss keep its semantics."""
+"""``fused_backward_step`` (backward fused with the SGD update) equals ``backward(); step()``,
+applies exactly where it says, and the fast paths of the loss keep its semantics."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ import numpy as np
 import pytest
 
 from neuralab import nn, optim
-from neuralab.optim.optimizer import blas_single_threaded
+from neuralab.optim.fused import (
+    FUSED_MAX_ROWS,
+    blas_single_threaded,
+    fused_backward_step,
+    fused_step_applies,
+)
 
 
 @pytest.fixture
 def one_blas_thread():
-    """Single-threaded BLAS, where backward_step takes its fused path (SciPy needed)."""
+    """Single-threaded BLAS, where fused_backward_step fuses (SciPy needed)."""
     pytest.importorskip("scipy")
     threadpoolctl = pytest.importorskip("threadpoolctl")
     import scipy.linalg.blas  # noqa: F401  (loaded before the limit is applied)
@@ -24,7 +29,7 @@ def one_blas_thread():
         yield
 
 
-def test_backward_step_falls_back_with_several_blas_threads():
+def test_fused_step_falls_back_with_several_blas_threads():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     import scipy.linalg.blas  # noqa: F401
 
@@ -54,7 +59,7 @@ def _train(net, opt, X, y, batch, fused):
     for i in range(0, len(X), batch):
         loss_fn.forward(net.forward(X[i:i + batch]), y[i:i + batch])
         if fused:
-            opt.backward_step(loss_fn.backward())
+            assert fused_backward_step(net, opt, loss_fn.backward()) is None
         else:
             net.backward(loss_fn.backward())
             opt.step()
@@ -65,7 +70,7 @@ def _train(net, opt, X, y, batch, fused):
 @pytest.mark.parametrize("batch", [1, 7, 50])
 @pytest.mark.parametrize("kwargs", [{}, {"momentum": 0.9}, {"weight_decay": 1e-3},
                                     {"momentum": 0.9, "nesterov": True}])
-def test_backward_step_equals_backward_then_step(dtype, tol, batch, kwargs, one_blas_thread):
+def test_fused_step_equals_backward_then_step(dtype, tol, batch, kwargs, one_blas_thread):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((50, 12)).astype(dtype), rng.integers(0, 3, 50)
     a, b = _net(dtype), _net(dtype)
@@ -79,35 +84,115 @@ def test_backward_step_equals_backward_then_step(dtype, tol, batch, kwargs, one_
     assert {k for k, v in oa.state.items() if v} == {k for k, v in ob.state.items() if v}
 
 
-def test_backward_step_ensemble_and_per_member_lr_fall_back():
+@pytest.mark.parametrize("lr", [0.1, np.array([0.1, 0.05, 0.2])], ids=["scalar", "per-member"])
+def test_fused_step_on_an_ensemble_takes_the_reference_arithmetic(lr, one_blas_thread):
+    """Stacked (E, in, out) weights are never fused: member i keeps equalling its twin."""
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((20, 12)), rng.integers(0, 3, 20)
-    lr = np.array([0.1, 0.05, 0.2])
     a, b = _net(np.float64, n_models=3), _net(np.float64, n_models=3)
     sa = _train(a, optim.SGD(a, lr=lr), X, y, 5, fused=False)
     sb = _train(b, optim.SGD(b, lr=lr), X, y, 5, fused=True)
     for key in sa:
-        np.testing.assert_allclose(sb[key], sa[key], rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(sb[key], sa[key], err_msg=key)
 
 
-def test_backward_step_returns_input_gradient():
+def _linear_pair(input_grad=True):
+    def make():
+        return nn.Sequential(nn.Linear(5, 3, rng=np.random.default_rng(2), dtype=np.float64,
+                                       input_grad=input_grad), nn.Tanh(),
+                             nn.Linear(3, 2, rng=np.random.default_rng(3), dtype=np.float64))
+    return make(), make()
+
+
+def test_fused_step_never_computes_the_first_layers_input_gradient(one_blas_thread,
+                                                                   monkeypatch):
+    """At the top level nobody needs the gradient w.r.t. the data, even where the first
+    Linear was built with input_grad=True (the library default): no product with W0ᵀ."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((4, 5))
-    net_a = nn.Sequential(nn.Linear(5, 3, rng=np.random.default_rng(2), dtype=np.float64))
-    net_b = nn.Sequential(nn.Linear(5, 3, rng=np.random.default_rng(2), dtype=np.float64))
-    g = rng.standard_normal((4, 3))
-    net_a.forward(x)
-    net_b.forward(x)
-    expected = net_a.backward(g)
-    got = optim.SGD(net_b, lr=0.1).backward_step(g)
+    x, y = rng.standard_normal((4, 5)), rng.integers(0, 2, 4)
+    net_a, net_b = _linear_pair(input_grad=True)
+    loss_a, loss_b = nn.SoftmaxCrossEntropy(), nn.SoftmaxCrossEntropy()
+    loss_a.forward(net_a.forward(x), y)
+    net_a.backward(loss_a.backward())
+    optim.SGD(net_a, lr=0.1).step()
+    loss_b.forward(net_b.forward(x), y)
+    W0_shape = net_b[0].params["weight"].T.shape
+    products = []
+    real_dot = np.dot
+
+    def spy(a, b, *args, **kw):
+        products.append(np.shape(b))
+        return real_dot(a, b, *args, **kw)
+
+    monkeypatch.setattr(np, "dot", spy)
+    assert fused_backward_step(net_b, optim.SGD(net_b, lr=0.1), loss_b.backward()) is None
+    monkeypatch.undo()
+    assert products and W0_shape not in products  # the second layer's input gradient only
+    for key, value in net_a.state_dict().items():
+        np.testing.assert_allclose(net_b.state_dict()[key], value, rtol=1e-12, err_msg=key)
+
+
+def test_fused_step_returns_the_input_gradient_when_the_network_asks(one_blas_thread):
+    """As ``net.backward``: ``Sequential(..., input_grad=True)`` gets d loss / d input, with
+    the old weights, and a parameter-free first layer is walked through."""
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal((4, 5)), rng.standard_normal((4, 2))
+
+    def make():
+        return nn.Sequential(nn.Tanh(), nn.Linear(5, 3, rng=np.random.default_rng(2),
+                                                  dtype=np.float64),
+                             nn.ReLU(), nn.Linear(3, 2, rng=np.random.default_rng(3),
+                                                  dtype=np.float64), input_grad=True)
+
+    a, b = make(), make()
+    a.forward(x)
+    b.forward(x)
+    expected = a.backward(g)
+    optim.SGD(a, lr=0.1).step()
+    got = fused_backward_step(b, optim.SGD(b, lr=0.1), g)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+    for key, value in a.state_dict().items():
+        np.testing.assert_allclose(b.state_dict()[key], value, rtol=1e-12, err_msg=key)
 
 
-def test_backward_step_rejects_a_middle_layer_without_input_gradient():
+def test_fused_step_rejects_a_middle_layer_without_input_gradient(one_blas_thread):
     net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2, input_grad=False))
     net.forward(np.ones((2, 4), np.float32))
-    with pytest.raises(ValueError, match="input_grad=False"):
-        optim.SGD(net, lr=0.1).backward_step(np.ones((2, 2), np.float32))
+    with pytest.raises(ValueError, match="layer 2 computes no input gradient"):
+        fused_backward_step(net, optim.SGD(net, lr=0.1), np.ones((2, 2), np.float32))
+
+
+class _MySGD(optim.SGD):
+    pass
+
+
+@pytest.mark.parametrize("make, applies", [
+    (lambda net: optim.SGD(net, lr=0.1), True),
+    (lambda net: optim.SGD(net), True),
+    (lambda net: optim.SGD(net, lr=0.1, momentum=0.9), False),
+    (lambda net: optim.SGD(net, lr=0.1, weight_decay=1e-4), False),
+    (lambda net: optim.SGD(net, lr=np.array([0.1, 0.2])), False),  # per-member lr
+    (lambda net: optim.Adam(net), False),
+    (lambda net: _MySGD(net, lr=0.1), False),  # a subclass may change update()
+], ids=["sgd", "sgd-default", "momentum", "weight-decay", "per-member-lr", "adam", "subclass"])
+def test_fused_step_applies_to_plain_sgd_only(make, applies, monkeypatch):
+    opt = make(nn.Sequential(nn.Linear(3, 2)))
+    assert fused_step_applies(opt) is applies
+    monkeypatch.setenv("NEURALAB_FUSED", "0")
+    assert fused_step_applies(opt) is False
+
+
+def test_fused_step_falls_back_exactly_where_it_does_not_apply(one_blas_thread):
+    """Momentum (not plain SGD): bit for bit the two-call form, and one optimizer step."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 12)), rng.integers(0, 3, 20)
+    a, b = _net(np.float64), _net(np.float64)
+    oa, ob = optim.SGD(a, lr=0.1, momentum=0.9), optim.SGD(b, lr=0.1, momentum=0.9)
+    sa = _train(a, oa, X, y, 5, fused=False)
+    sb = _train(b, ob, X, y, 5, fused=True)
+    for key in sa:
+        np.testing.assert_array_equal(sb[key], sa[key], err_msg=key)
+    assert ob.steps == oa.steps == 4
 
 
 def test_cross_entropy_rejects_out_of_range_labels():
@@ -160,10 +245,8 @@ def test_cross_entropy_one_sample_rejects_out_of_range_label_then_general_path_w
     np.testing.assert_allclose(loss_fn.backward().sum(axis=1), 0, atol=1e-15)
 
 
-def test_backward_step_large_batch_takes_the_reference_arithmetic(one_blas_thread):
+def test_fused_step_large_batch_takes_the_reference_arithmetic(one_blas_thread):
     """Above FUSED_MAX_ROWS rows the fused gemm no longer pays: bit-for-bit the two-call form."""
-    from neuralab.optim.sgd import FUSED_MAX_ROWS
-
     rng = np.random.default_rng(0)
     n = FUSED_MAX_ROWS + 1
     X, y = rng.standard_normal((n, 12)).astype(np.float32), rng.integers(0, 3, n)

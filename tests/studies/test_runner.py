@@ -211,3 +211,20 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, match)
 def test_bad_input_in_python_is_a_value_error(kwargs):
     with pytest.raises(ValueError):
         Study(BASE, **{"seeds": 2, **kwargs})
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "cs324").glob(
+    "*.study.toml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_every_offline_study_example_in_quick_mode(example, tmp_path):
+    done = cli("study", str(example), "--quick", "--out", "studies", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = next((tmp_path / "studies").iterdir())
+    runs = pd.read_csv(folder / "runs.csv")
+    assert len(runs) == 3 * runs["cell"].nunique() and (folder / "cells.csv").is_file()
+    report = cli("report", str(folder), "-o", "r.html", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "<table" in (tmp_path / "r.html").read_text()

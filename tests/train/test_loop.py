@@ -45,7 +45,7 @@ class Recorder(Callback):
 
 def test_callback_order_and_logs():
     rec = Recorder()
-    MLPClassifier(hidden=(4,), epochs=3, eval_every=2, seed=0, callbacks=[rec]).fit(
+    MLPClassifier(hidden=(4,), epochs=3, eval_every=2, random_state=0, callbacks=[rec]).fit(
         X, Y, validation=(X, Y))
     kinds = [c[0] for c in rec.calls]
     assert kinds == ["begin"] + ["epoch_begin", "epoch_end"] * 3 + ["end"]
@@ -63,12 +63,12 @@ def test_callback_can_stop_training():
             if epoch == 2:
                 est.stop_training_ = True
 
-    clf = MLPClassifier(hidden=(4,), epochs=10, seed=0, callbacks=[StopAt2()]).fit(X, Y)
+    clf = MLPClassifier(hidden=(4,), epochs=10, random_state=0, callbacks=[StopAt2()]).fit(X, Y)
     assert len(clf.history_) == 2
 
 
 def test_train_loss_is_full_set_eval_mode():
-    clf = MLPClassifier(hidden=(8,), dropout=0.5, epochs=2, batch_size=8, seed=0).fit(X, Y)
+    clf = MLPClassifier(hidden=(8,), dropout=0.5, epochs=2, batch_size=8, random_state=0).fit(X, Y)
     Xf = X.astype(np.float32)
     loss, acc = evaluate(clf.net_, nn.SoftmaxCrossEntropy(), Xf, Y,
                          lambda out: accuracy(Y, out.argmax(-1)))

@@ -1,5 +1,5 @@
-"""The training loop takes ``SGD.backward_step`` (the fused step) exactly when it may, and it
-trains the same model as ``backward(); step()``."""
+"""The training loop takes ``fused_backward_step`` (the fused step) exactly when it may, and
+it trains the same model as ``backward(); step()``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-import neuralab.optim.sgd as sgd_module
+import neuralab.optim.fused as fused_module
 from neuralab.models import MLPClassifier, MLPRegressor
 from neuralab.train import Callback
 
@@ -32,19 +32,19 @@ def one_blas_thread():
 def fused_calls(monkeypatch):
     """Counts the Linear layers updated by the fused step (a spy around the real function)."""
     calls = []
-    real = sgd_module._fused_linear_step
+    real = fused_module._fused_linear_step
 
-    def spy(layer, g, lr):
-        done, g_in = real(layer, g, lr)
+    def spy(layer, g, lr, need_in):
+        done, g_in = real(layer, g, lr, need_in)
         calls.append(done)
         return done, g_in
 
-    monkeypatch.setattr(sgd_module, "_fused_linear_step", spy)
+    monkeypatch.setattr(fused_module, "_fused_linear_step", spy)
     return calls
 
 
 def _fit(cls=MLPClassifier, y=Y, **kw):
-    params = {**dict(hidden=(7, 6), dtype="float64", lr=0.2, epochs=4, seed=3), **kw}
+    params = {**dict(hidden=(7, 6), dtype="float64", lr=0.2, epochs=4, random_state=3), **kw}
     return cls(**params).fit(X, y)
 
 
@@ -94,7 +94,7 @@ class GradReader(Callback):
     dict(l1=1e-3),
     dict(n_models=2),                    # ensembles keep backward(); step()
     dict(optimizer="adam", lr=0.01),     # not SGD
-    dict(momentum=0.9),                  # SGD, but backward_step falls back inside
+    dict(momentum=0.9),                  # SGD, but not plain: the two-call form
     dict(weight_decay=1e-3),
     dict(callbacks=[GradReader()]),      # a callback reads gradients
 ], ids=["l2", "l1", "ensemble", "adam", "momentum", "weight-decay", "callback-needs-grads"])
@@ -111,7 +111,7 @@ def test_fused_off_with_several_blas_threads(fused_calls):
         pytest.skip("one core: BLAS runs one thread anyway")
     with threadpoolctl.threadpool_limits(2):
         _fit(batch_size=6)
-    assert not any(fused_calls)  # backward_step falls back: NumPy's and SciPy's pools
+    assert not any(fused_calls)  # the step falls back: NumPy's and SciPy's pools
 
 
 def test_trainer_fused_attribute_and_env(monkeypatch):
@@ -126,7 +126,7 @@ def test_trainer_fused_attribute_and_env(monkeypatch):
 
 
 def test_resume_with_fused_step_is_exact(one_blas_thread, fused_calls):
-    kw = dict(hidden=(8, 6), seed=7, lr=0.1, batch_size=4, schedule="step",
+    kw = dict(hidden=(8, 6), random_state=7, lr=0.1, batch_size=4, schedule="step",
               schedule_params={"step_size": 2, "gamma": 0.5})
     full = MLPClassifier(epochs=6, **kw).fit(X, Y)
     half = MLPClassifier(epochs=3, **kw).fit(X, Y)

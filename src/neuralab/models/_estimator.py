@@ -95,6 +95,8 @@ class NetEstimator(CheckpointMixin, Params):
 
     def _set_results(self) -> None:
         """Public results read from the training state (``converged_epoch_``, ...)."""
+        if self._cfg["n_models"] is not None:  # members that diverged and were frozen (E,)
+            self.diverged_ = self._trainer.diverged.copy()
         target = self._stoppers.get("target") if hasattr(self, "_stoppers") else None
         if target is None:
             self.converged_epoch_ = None

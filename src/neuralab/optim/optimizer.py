@@ -2,11 +2,12 @@
 
 Hyper-parameters may be a float (all models) or an array ``(E,)`` giving each member of an
 ensemble its own value; :func:`per_member` broadcasts it against a parameter ``(E, …)``.
+An optimizer reads ``lr`` at every step and never changes it: a schedule's ``step()`` or the
+training loop writes it, never both (see :mod:`neuralab.optim.schedules`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,56 +37,6 @@ def is_zero(value: Hyper) -> bool:
     if isinstance(value, (int, float)):
         return value == 0
     return not np.any(value)
-
-
-_BLAS_KERNELS: dict[tuple[str, np.dtype], Any] = {}
-
-
-def blas_kernel(name: str, dtype: np.dtype) -> Any:
-    """SciPy's BLAS routine ``name`` ("gemm", "ger", ...) for float32/float64, or None.
-
-    SciPy is optional (callers fall back to NumPy without it) and imported on first use:
-    ``scipy.linalg`` takes ~0.2 s to import.
-    """
-    key = (name, dtype)
-    if key not in _BLAS_KERNELS:
-        prefix = {np.dtype(np.float32): "s", np.dtype(np.float64): "d"}.get(np.dtype(dtype))
-        try:
-            from scipy.linalg import blas
-        except ImportError:
-            blas = None
-        _BLAS_KERNELS[key] = getattr(blas, f"{prefix}{name}", None) if prefix else None
-    return _BLAS_KERNELS[key]
-
-
-_BLAS_LIBS: Any = None  # threadpoolctl handles of the loaded BLAS libraries, or False
-
-
-def blas_single_threaded() -> bool:
-    """True when every BLAS library loaded in this process runs a single thread.
-
-    NumPy and SciPy wheels each bundle their *own* OpenBLAS. A loop that calls both with
-    several threads makes the idle threads of one pool spin against the working threads of
-    the other: a training step became 50-100× slower in ``benchmarks/mlp_throughput.py`` at
-    2 threads. So SciPy's BLAS is used only while both run one thread. With threadpoolctl
-    installed the live thread counts are read (~1 µs); without it, the environment
-    (``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` = 1) or a one-core machine decide.
-    """
-    global _BLAS_LIBS
-    if _BLAS_LIBS is None:
-        blas_kernel("gemm", np.dtype(np.float32))  # load SciPy's BLAS first, so it is seen
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _BLAS_LIBS = False
-        else:
-            _BLAS_LIBS = [lib for lib in ThreadpoolController().lib_controllers
-                          if lib.user_api == "blas"]
-    if _BLAS_LIBS is False:
-        env = os.environ
-        return (os.cpu_count() == 1 or env.get("OPENBLAS_NUM_THREADS") == "1"
-                or (env.get("OMP_NUM_THREADS") == "1" and "OPENBLAS_NUM_THREADS" not in env))
-    return all(lib.num_threads == 1 for lib in _BLAS_LIBS)
 
 
 def check_hyper(

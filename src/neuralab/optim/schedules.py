@@ -1,4 +1,17 @@
-"""Learning-rate schedules, stepped once per epoch: ``sched.step()`` sets ``optimizer.lr``."""
+"""Learning-rate schedules: the rate as a pure function of the epoch.
+
+    lr_at(epoch) = base_lr · factor(epoch)     (base_lr: the optimizer's lr when built)
+
+The values equal PyTorch's schedulers of the same name (tests/optim). One writer of
+``optimizer.lr`` at a time:
+
+- **Under a** :class:`~neuralab.train.Trainer` (every estimator), the Trainer is the only
+  writer: before each epoch it sets ``optimizer.lr = sched.lr_at(epochs done)``, masked to 0
+  for frozen ensemble members. It never calls ``step()``; the epoch count is the Trainer's,
+  so the schedule holds no state there.
+- **In a loop you write yourself**, ``sched.step()`` once per epoch (PyTorch's habit) advances
+  ``last_epoch`` and sets ``optimizer.lr``; it is the schedule's only write.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +24,23 @@ from neuralab.optim.optimizer import Hyper, Optimizer
 
 
 class LRScheduler:
+    """Base class: a subclass defines ``factor(epoch)`` (or ``lr_at(epoch)``)."""
+
     def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
         self.base_lr: Hyper = optimizer.lr
         self.last_epoch = 0
 
     def factor(self, epoch: int) -> float:
+        """The multiple of ``base_lr`` after ``epoch`` completed epochs (1 at epoch 0)."""
         raise NotImplementedError
 
     def lr_at(self, epoch: int) -> Hyper:
+        """The learning rate after ``epoch`` completed epochs (a float, or ``(E,)``)."""
         return self.base_lr * self.factor(epoch)
 
     def step(self) -> Hyper:
+        """For loops you write yourself: one epoch done; sets and returns ``optimizer.lr``."""
         self.last_epoch += 1
         self.optimizer.lr = self.lr_at(self.last_epoch)
         return self.optimizer.lr
@@ -33,11 +51,11 @@ class LRScheduler:
                 "base_lr": np.asarray(self.base_lr, dtype=float)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        # the optimizer's own state_dict restores its lr: only step() writes it
         self.last_epoch = int(state["last_epoch"])
         if "base_lr" in state:
             base = np.asarray(state["base_lr"], dtype=float)
             self.base_lr = float(base) if base.ndim == 0 else base
-        self.optimizer.lr = self.lr_at(self.last_epoch)
 
 
 class StepLR(LRScheduler):
@@ -72,6 +90,8 @@ class CosineAnnealingLR(LRScheduler):
         self.eta_min = check_positive("eta_min", eta_min, strict=False)
 
     def lr_at(self, epoch: int) -> Hyper:
+        if epoch == 0:  # the optimizer's own rate, where PyTorch starts too: the formula
+            return self.base_lr  # below may round η_min + (base − η_min) to base's neighbour
         e = min(epoch, self.T_max)
         cosine = (1 + math.cos(math.pi * e / self.T_max)) / 2
         return self.eta_min + (self.base_lr - self.eta_min) * cosine

@@ -4,6 +4,7 @@
 random generators, step counter, frozen ensemble members) and runs one epoch;
 :func:`fit_loop` runs epochs, evaluates, calls callbacks and stops. One epoch is::
 
+    optimizer.lr = scheduled rate (0 if frozen)        # once per epoch
     order = rng.permutation(n)                         # once per epoch (if shuffled)
     for each batch:
         out  = net.forward(xb)
@@ -11,13 +12,19 @@ random generators, step counter, frozen ensemble members) and runs one epoch;
         net.backward(loss_fn.backward())
         penalty.add_grad(net)                          # L1 / L2, if any
         optimizer.step()
-    scheduler.step()                                   # once per epoch
+
+Before each epoch the Trainer sets ``optimizer.lr`` to the schedule's value for that epoch
+(``scheduler.lr_at(epochs done)``), 0 for frozen ensemble members: it is the only writer of
+the learning rate while it trains (it never calls ``scheduler.step()``), so the rate of an
+epoch follows from the epoch count, the schedule and the frozen members alone, and a resumed
+run recomputes it exactly.
 
 For plain SGD the two lines ``net.backward(...); optimizer.step()`` become
-``optimizer.backward_step(...)``, which fuses each ``Linear`` layer's backward with its update
-(equal up to float rounding, and faster: docs/performance.md) whenever nothing needs the
-gradients themselves: no penalty, single model, and no callback with ``needs_grads = True``.
-``NEURALAB_FUSED=0`` in the environment (or ``trainer.fused = False``) turns it off.
+``fused_backward_step(net, optimizer, ...)`` (:mod:`neuralab.optim.fused`), which fuses each
+``Linear`` layer's backward with its update (equal up to float rounding, and faster:
+docs/performance.md) whenever nothing needs the gradients themselves: no penalty, single
+model, and no callback with ``needs_grads = True``. ``NEURALAB_FUSED=0`` in the environment
+(or ``trainer.fused = False``) turns it off.
 
 An ensemble (``n_models = E``) runs the same code on weights ``(E, in, out)`` and batches
 ``(E, B, in)``; member ``i`` draws its permutation and dropout masks from ``gens[i]``.
@@ -25,7 +32,6 @@ An ensemble (``n_models = E``) runs the same code on weights ``(E, in, out)`` an
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,9 +43,9 @@ from neuralab.io import from_json_text, json_text
 from neuralab.nn.losses import Loss
 from neuralab.nn.module import Module
 from neuralab.nn.penalties import Penalty
+from neuralab.optim.fused import fused_backward_step, fused_step_applies
 from neuralab.optim.optimizer import Optimizer
 from neuralab.optim.schedules import LRScheduler
-from neuralab.optim.sgd import SGD
 from neuralab.train.callbacks import Callback
 
 
@@ -67,6 +73,7 @@ class Trainer:
         self.batch_size, self.shuffle, self.n_models = batch_size, shuffle, n_models
         self.penalties = list(penalties)
         self.active = np.ones(n_models or 1, dtype=bool)
+        self.diverged = np.zeros(n_models or 1, dtype=bool)  # members whose loss blew up
         self.frozen_state: dict[str, np.ndarray] | None = None
         self.epoch = 0
         self.step = 0
@@ -77,25 +84,21 @@ class Trainer:
         self.fused: bool | None = None
         self.grads_needed = False  # set by fit_loop when a callback reads gradients
 
-    # -- learning rate --------------------------------------------------------------------
+    # -- learning rate: the Trainer is its only writer ---------------------------------------
     @property
     def lr(self) -> float | np.ndarray:
         """The learning rate(s) of the epoch about to run; ``(E,)`` for an ensemble."""
-        lr = self.optimizer.lr if self.optimizer is not None else self.base_lr
+        lr = self._epoch_lr()
         if self.n_models is not None:
             return np.broadcast_to(np.asarray(lr, dtype=np.float64), (self.n_models,)).copy()
         return float(lr)
 
-    def _scheduled_lr(self) -> float | np.ndarray:
-        if self.scheduler is None:
-            return self.base_lr
-        return self.scheduler.lr_at(self.scheduler.last_epoch)
-
-    def _apply_lr(self) -> None:
-        lr = self._scheduled_lr()
+    def _epoch_lr(self) -> float | np.ndarray:
+        """The schedule's rate after ``self.epoch`` completed epochs; 0 for frozen members."""
+        lr = self.base_lr if self.scheduler is None else self.scheduler.lr_at(self.epoch)
         if self.n_models is not None and not self.active.all():
             lr = np.where(self.active, lr, 0.0)  # frozen members do not move
-        self.optimizer.lr = lr
+        return lr
 
     # -- one epoch ------------------------------------------------------------------------
     def _batch(self, n: int) -> int:
@@ -109,21 +112,21 @@ class Trainer:
         return np.stack([g.permutation(n) for g in self.gens])
 
     def uses_fused_step(self) -> bool:
-        """Whether the epoch runs ``SGD.backward_step`` instead of ``backward(); step()``.
+        """Whether the epoch runs ``fused_backward_step`` instead of ``backward(); step()``.
 
-        Only for a plain ``SGD`` optimizer on a single model, with no penalty (L1/L2 add to
-        the gradients after ``backward``) and nothing reading gradients; ``backward_step``
-        itself falls back to the two-call arithmetic where its fused form does not apply
-        (momentum, weight decay, several BLAS threads, ...).
+        Only where :func:`~neuralab.optim.fused.fused_step_applies` (plain SGD, not
+        ``NEURALAB_FUSED=0``), on a single model, with no penalty (L1/L2 add to the gradients
+        after ``backward``) and nothing reading gradients.
         """
-        return (self.fused is not False and type(self.optimizer) is SGD
-                and self.n_models is None and not self.penalties and not self.grads_needed
-                and os.environ.get("NEURALAB_FUSED", "1") != "0")
+        return (self.fused is not False and self.optimizer is not None and self.n_models is None
+                and not self.penalties and not self.grads_needed
+                and fused_step_applies(self.optimizer))
 
     def train_epoch(self, X: np.ndarray, T: np.ndarray) -> float | np.ndarray:
         """One pass over ``(X, T)``; returns the mean mini-batch loss (``(E,)`` for ensembles)."""
         self.in_epoch = True
         net, loss_fn, opt, B = self.net, self.loss, self.optimizer, self._batch(len(X))
+        opt.lr = self._epoch_lr()  # the one write of the learning rate
         fused = self.uses_fused_step()
         net.train()
         order = self._orders(len(X))
@@ -138,7 +141,7 @@ class Trainer:
             out = net.forward(xb)
             total = total + loss_fn.forward(out, tb)
             if fused:
-                opt.backward_step(loss_fn.backward())
+                fused_backward_step(net, opt, loss_fn.backward())
             else:
                 net.backward(loss_fn.backward())
                 for penalty in self.penalties:
@@ -150,11 +153,7 @@ class Trainer:
         return total / count
 
     def end_epoch(self) -> None:
-        """Step the schedule; the epoch is complete and the state consistent."""
-        if self.scheduler is not None:
-            self.scheduler.step()
-        if self.optimizer is not None:
-            self._apply_lr()
+        """The epoch is complete and the state consistent (the next epoch's rate follows)."""
         self.epoch += 1
         self.in_epoch = False
 
@@ -186,9 +185,7 @@ class Trainer:
             self.restore(mask, state)
         if self.n_models is not None:
             self.frozen_state = self.snapshot(mask, self.frozen_state)
-        self.active &= ~mask
-        if self.optimizer is not None and self.n_models is not None:
-            self._apply_lr()
+        self.active &= ~mask  # the next epoch's learning rate masks them
 
     def restore_frozen(self) -> None:
         if self.frozen_state is not None and not self.active.all():
@@ -200,13 +197,12 @@ class Trainer:
         out = {f"net/{k}": v for k, v in self.net.state_dict().items()}
         if self.optimizer is not None:
             out.update({f"opt/{k}": np.asarray(v) for k, v in self.optimizer.state_dict().items()})
-        if self.scheduler is not None:
-            out.update({f"sched/{k}": v for k, v in self.scheduler.state_dict().items()})
         for i, g in enumerate(self.gens):
             out[f"rng/{i}"] = json_text(g.bit_generator.state)
         out["trainer/epoch"] = np.asarray(self.epoch)
         out["trainer/step"] = np.asarray(self.step)
         out["trainer/active"] = self.active.copy()
+        out["trainer/diverged"] = self.diverged.copy()
         for k, v in (self.frozen_state or {}).items():
             out[f"frozen/{k}"] = v.copy()
         return out
@@ -218,17 +214,15 @@ class Trainer:
         self.net.load_state_dict(part("net/"))
         if self.optimizer is not None:
             self.optimizer.load_state_dict(part("opt/"))
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(part("sched/"))
         for i, g in enumerate(self.gens):  # in place: dropout layers hold these objects
             g.bit_generator.state = from_json_text(state[f"rng/{i}"])
         self.epoch = int(state["trainer/epoch"])
         self.step = int(state["trainer/step"])
         self.active = np.array(state["trainer/active"], dtype=bool)
+        self.diverged = np.array(state.get("trainer/diverged", np.zeros_like(self.active)),
+                                 dtype=bool)
         self.frozen_state = {k: np.array(v) for k, v in part("frozen/").items()} or None
         self.in_epoch = False
-        if self.optimizer is not None:
-            self._apply_lr()
 
 
 def _finite(value: Any) -> bool:
@@ -262,14 +256,21 @@ def fit_loop(est: Any, trainer: Trainer, X: np.ndarray, T: np.ndarray, *, epochs
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
                 batch_loss = trainer.train_epoch(X, T)
             if not _finite(batch_loss):
-                bad = np.atleast_1d(batch_loss)
-                first = int(np.flatnonzero(~np.isfinite(bad))[0])
-                lr_bad = np.atleast_1d(lr)[min(first, np.size(lr) - 1)]
-                raise TrainingDiverged(epoch, float(bad[first]), float(lr_bad))
+                losses = np.atleast_1d(batch_loss)
+                bad = ~np.isfinite(losses) & ~trainer.diverged
+                if trainer.n_models is None or (trainer.diverged | bad).all():
+                    first = int(np.flatnonzero(~np.isfinite(losses))[0])
+                    lr_bad = np.atleast_1d(lr)[min(first, np.size(lr) - 1)]
+                    raise TrainingDiverged(epoch, float(losses[first]), float(lr_bad))
+                # An ensemble goes on without the members that diverged (a study counts
+                # them); they are frozen where they stand and never train again.
+                trainer.diverged |= bad
+                trainer.freeze(bad)
             evaluated = epoch % eval_every == 0 or epoch == epochs
             logs = {"epoch": epoch, "step": trainer.step, "lr": lr, "batch_loss": batch_loss}
             if evaluated:
-                logs.update(evaluate())
+                with np.errstate(over="ignore", invalid="ignore"):  # diverged members: NaN
+                    logs.update(evaluate())
             logs["evaluated"] = evaluated
             trainer.end_epoch()
             history.append(logs)

@@ -1,0 +1,63 @@
+"""What the estimator's evaluation costs: one eval-mode forward pass per set and evaluation
+epoch, in the model's dtype, and metrics equal to a direct computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuralab import nn
+from neuralab.models import MLPClassifier, MLPRegressor
+from neuralab.train import Callback, accuracy, evaluate
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(300, 4))  # float64, as NumPy and scikit-learn hand it over
+Y = (X[:, 0] - X[:, 2] > 0).astype(int)
+
+
+class CountForwards(Callback):
+    """Wraps the network's forward to record (training mode, dtype, rows) of every call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, est):
+        net = est.net_
+        forward = net.forward
+
+        def counted(x):
+            self.calls.append((net.training, x.dtype, len(x)))
+            return forward(x)
+
+        net.forward = counted
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_evaluation_is_one_forward_pass_per_set_in_the_model_dtype(cls, dtype):
+    spy = CountForwards()
+    y = Y if cls is MLPClassifier else X @ np.array([1.0, -2.0, 0.5, 0.0])
+    Xv, yv = X[:50], y[:50]
+    cls(hidden=(8,), epochs=3, batch_size=64, dtype=dtype, random_state=1,
+        callbacks=[spy]).fit(X, y, validation=(Xv, yv))
+    evals = [c for c in spy.calls if not c[0]]
+    # 3 evaluation epochs × (training set + validation set), each one forward over its rows
+    assert sum(rows for _, _, rows in evals) == 3 * (len(X) + len(Xv))
+    assert all(dt == np.dtype(dtype) for _, dt, _ in spy.calls)  # no astype on the way
+
+
+def test_history_metrics_equal_a_direct_evaluation_after_every_epoch():
+    seen = {}
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, est, epoch, logs):
+            Xf = X.astype(np.float32)
+            loss, acc = evaluate(est.net_, nn.SoftmaxCrossEntropy(), Xf, Y,
+                                 lambda out: accuracy(Y, out.argmax(-1)))
+            seen[epoch] = (loss, acc)
+
+    est = MLPClassifier(hidden=(8,), epochs=3, batch_size=32, random_state=2,
+                        callbacks=[Snapshot()]).fit(X, Y)
+    for epoch, (loss, acc) in seen.items():
+        assert est.history_.train_loss[epoch - 1] == pytest.approx(loss, rel=1e-6)
+        assert est.history_.train_acc[epoch - 1] == acc
