@@ -233,7 +233,7 @@ class Study:
 
     def run(self, *, workers: int | None = None, scheduler: str | None = None,
             out: str | os.PathLike = "studies", quiet: bool = True,
-            progress: Callable[[int, int, float], None] | None = None) -> StudyResult:
+            progress: Callable[[Progress], None] | None = None) -> StudyResult:
         """Run every chunk into a new folder ``<out>/<name>-<stamp>``; returns the result."""
         check_backend(workers, scheduler)
         if scheduler is not None:
@@ -428,7 +428,7 @@ class StudyResult:
 
 
 def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str | None,
-             quiet: bool, progress: Callable[[int, int, float], None] | None) -> StudyResult:
+             quiet: bool, progress: Callable[[Progress], None] | None) -> StudyResult:
     from neuralab.experiments.run import atomic_write_json
 
     chunks = study.chunks()
@@ -438,39 +438,69 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         done = {k: v for k, v in _read_manifest(manifest_path).items()
                 if (folder / CHUNKS / f"{k}.npz").is_file()}
     todo = [c for c in chunks if c.name not in done]
-    total = study.n_runs()
+    total, n_cells = study.n_runs(), len(study.cells)
+    per_cell = len(study.spec.seed_indices())
     t0 = time.perf_counter()
-    state = {"runs": sum(len(v["members"]) for v in done.values())}
+    runs_of: dict[int, int] = {}  # cell -> finished runs
+    for entry in done.values():
+        for cell, _, _ in entry["members"]:
+            runs_of[cell] = runs_of.get(cell, 0) + 1
+    resumed = sum(runs_of.values())
     report = progress or (None if quiet else _print_progress)
+    if not quiet:
+        print(f"study {study.name}: {n_cells} cells x {per_cell} seeds = {total} runs in "
+              f"{len(chunks)} chunks ({len(todo)} to run) -> {folder}", file=sys.stderr,
+              flush=True)
 
     def on_result(name: str, result: dict[str, np.ndarray]) -> None:
         chunk = by_name[name]
         _save_chunk(folder / CHUNKS / f"{name}.npz", result)
         done[name] = {"members": [[m.cell, m.seed_index, m.seed] for m in chunk.members]}
         atomic_write_json(manifest_path, {"chunks": done})
-        state["runs"] += len(chunk.members)
+        for m in chunk.members:
+            runs_of[m.cell] = runs_of.get(m.cell, 0) + 1
         if report is not None:
-            report(state["runs"], total, time.perf_counter() - t0)
+            runs = sum(runs_of.values())
+            seconds = time.perf_counter() - t0
+            rate = (runs - resumed) / seconds if seconds > 0 else 0.0
+            eta = (total - runs) / rate if rate > 0 else math.inf
+            cells = sum(1 for n in runs_of.values() if n >= per_cell)
+            report(Progress(runs, total, cells, n_cells, seconds, eta))
 
     by_name = {c.name: c for c in chunks}
-    atomic_write_json(folder / "summary.json", _summary(study, "running", state["runs"],
+    atomic_write_json(folder / "summary.json", _summary(study, "running", resumed,
                                                         workers, scheduler, 0.0))
     try:
         run_tasks(run_chunk, [(c.name, c.task()) for c in todo], on_result, workers=workers,
                   scheduler=scheduler)
     except BaseException:
         atomic_write_json(folder / "summary.json",
-                          _summary(study, "interrupted", state["runs"], workers, scheduler,
-                                   time.perf_counter() - t0))
+                          _summary(study, "interrupted", sum(runs_of.values()), workers,
+                                   scheduler, time.perf_counter() - t0))
         raise
     return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
                   seconds=time.perf_counter() - t0)
 
 
-def _print_progress(done: int, total: int, seconds: float) -> None:
-    eta = seconds / max(done, 1) * (total - done)
-    print(f"runs {done}/{total}  {seconds:.1f} s  ETA {eta:.0f} s", file=sys.stderr,
-          flush=True)
+@dataclass(frozen=True)
+class Progress:
+    """Where a running study stands (what ``progress`` callbacks receive)."""
+
+    runs: int
+    runs_total: int
+    cells: int
+    cells_total: int
+    seconds: float
+    eta: float
+
+    def line(self) -> str:
+        eta = "?" if not math.isfinite(self.eta) else f"{self.eta:.0f} s"
+        return (f"runs {self.runs}/{self.runs_total}  cells {self.cells}/{self.cells_total}"
+                f"  {self.seconds:.1f} s  ETA {eta}")
+
+
+def _print_progress(progress: Progress) -> None:
+    print(progress.line(), file=sys.stderr, flush=True)
 
 
 def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
@@ -577,7 +607,7 @@ def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
 
 def resume_study(folder: str | os.PathLike, *, workers: int | None = None,
                  scheduler: str | None = None, quiet: bool = True,
-                 progress: Callable[[int, int, float], None] | None = None) -> StudyResult:
+                 progress: Callable[[Progress], None] | None = None) -> StudyResult:
     """Run the chunks of ``folder`` that are not finished yet, then assemble the results."""
     check_backend(workers, scheduler)
     if scheduler is not None:
@@ -591,5 +621,5 @@ def resume_study(folder: str | os.PathLike, *, workers: int | None = None,
                     progress=progress)
 
 
-__all__ = ["CHUNK", "PER_MEMBER_KEYS", "Study", "StudyResult", "finish", "resume_study",
+__all__ = ["CHUNK", "PER_MEMBER_KEYS", "Progress", "Study", "StudyResult", "finish", "resume_study",
            "run_chunk"]
