@@ -96,10 +96,17 @@ def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
     # A child process inherits this environment: pin BLAS before the workers start.
     saved = {k: os.environ.get(k) for k in WORKER_ENV}
     os.environ.update(WORKER_ENV)
+    import dask
+
     try:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None,
-                               silence_logs=50)  # logging.CRITICAL: progress is ours to show
+        # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc unmap and
+        # fault in again every multi-megabyte ensemble array: a chunk ran 2.8x slower
+        # (benchmarks/README.md). The library default suits our few large arrays.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
+                              None}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=50)  # CRITICAL only: progress is ours
     finally:
         for k, v in saved.items():
             if v is None:
