@@ -24,7 +24,7 @@ PACKAGE = "neuralab"
 # place already, so their first import shows up where it belongs.
 LAYERS: list[tuple[str, ...]] = [
     ("neuralab",),
-    ("exceptions", "_checks", "_atomic", "_metrics_csv", "rng"),  # small utilities
+    ("exceptions", "_checks", "_atomic", "_malloc", "_metrics_csv", "rng"),  # small utilities
     ("io",),  # model files (.npz + JSON header)
     ("nn", "data"),  # the layers; the datasets (data needs no network code)
     ("optim", "gradcheck"),

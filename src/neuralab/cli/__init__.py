@@ -28,7 +28,10 @@ def _load_commands() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map user errors to one line + exit code 2."""
     _load_commands()
+    from neuralab._malloc import keep_large_allocations
     from neuralab.cli._app import run
+
+    keep_large_allocations()  # this process is ours: no page faults on large temporaries
 
     return run(argv if argv is not None else sys.argv[1:])
 

@@ -283,6 +283,9 @@ def _prepared(config_json: str) -> Any:
 
 def run_chunk(task: dict[str, Any]) -> dict[str, np.ndarray]:
     """Train a chunk's members; per-member metrics and curves as arrays (picklable)."""
+    from neuralab._malloc import keep_large_allocations
+
+    keep_large_allocations()  # ensembles' large temporaries: no page faults per step
     t0 = time.perf_counter()
     members = task["members"]
     config = task["config"]
