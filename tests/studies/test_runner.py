@@ -3,15 +3,12 @@ on every backend, bad input refused before anything is written."""
 
 from __future__ import annotations
 
-import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from study_helpers import cli, runs_rows, study_toml
 
 from neuralab.studies.runner import Study, fit_members
 from neuralab.studies.spec import Cell, StudySpec, run_seed
@@ -22,43 +19,11 @@ BASE = {"data": {"name": "moons", "options": {"n": 120, "noise": 0.1}},
         "train": {"epochs": 30, "batch_size": "full", "eval_every": 1},
         "output": {"plots": False}}
 
-STUDY_TOML = """
-[data]
-name = "moons"
-options = {{n = 120, noise = 0.1}}
-[model]
-kind = "mlp"
-hidden = [6]
-[optim]
-lr = 0.5
-[train]
-epochs = {epochs}
-batch_size = "full"
-eval_every = 1
-[study]
-name = "tiny"
-seeds = {seeds}
-target = {{train_acc = 0.95}}
-[study.grid]
-"model.activation" = ["relu", "tanh"]
-"optim.lr" = [0.5, 1.0]
-"""
 
 
 @pytest.fixture(autouse=True)
 def _agg(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MPLBACKEND", "Agg")
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    return subprocess.run([sys.executable, "-m", "neuralab", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
-
-
-def runs_table(folder: Path) -> list[dict[str, str]]:
-    with open(folder / "runs.csv", newline="") as f:
-        return [{k: v for k, v in row.items() if k != "wall_s"} for row in csv.DictReader(f)]
 
 
 # -- seeds --------------------------------------------------------------------------------------
@@ -170,13 +135,13 @@ def test_the_study_file_reads_back_to_the_same_study(tmp_path):
 
 @pytest.mark.slow
 def test_two_local_workers_give_the_in_process_results(tmp_path):
-    (tmp_path / "s.toml").write_text(STUDY_TOML.format(epochs=20, seeds=60))
+    (tmp_path / "s.toml").write_text(study_toml(epochs=20, seeds=60))
     one = cli("study", "s.toml", "--out", "a", "-q", cwd=tmp_path)
     two = cli("study", "s.toml", "--out", "b", "--workers", "2", "-q", cwd=tmp_path)
     assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
     a = next((tmp_path / "a").iterdir())
     b = next((tmp_path / "b").iterdir())
-    assert runs_table(a) == runs_table(b)
+    assert runs_rows(a) == runs_rows(b)
 
 
 # -- bad input ------------------------------------------------------------------------------------
@@ -191,7 +156,7 @@ def test_two_local_workers_give_the_in_process_results(tmp_path):
     (["--workers", "0"], "workers"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, match):
-    (tmp_path / "s.toml").write_text(STUDY_TOML.format(epochs=5, seeds=2))
+    (tmp_path / "s.toml").write_text(study_toml(epochs=5, seeds=2))
     done = cli("study", "s.toml", "--out", "studies", *args, cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()

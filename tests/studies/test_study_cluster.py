@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -16,48 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from study_helpers import cli, env, runs_rows, study_toml
 
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
 
-STUDY = """
-[data]
-name = "moons"
-options = {{n = 200, noise = 0.1}}
-[model]
-kind = "mlp"
-hidden = [8]
-[optim]
-lr = 0.5
-[train]
-epochs = {epochs}
-batch_size = "full"
-eval_every = 1
-[study]
-name = "cluster"
-seeds = {seeds}
-target = {{train_acc = 0.97}}
-[study.grid]
-"model.activation" = ["relu", "tanh"]
-"optim.lr" = [0.3, 1.0]
-"""
 KILLS = 10
 
 
-def env() -> dict[str, str]:
-    return {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1"}
-
-
-def neuralab(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "neuralab", *args], cwd=cwd, env=env(),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def rows(folder: Path) -> list[tuple]:
-    with open(folder / "runs.csv", newline="") as f:
-        return sorted(tuple(v for k, v in r.items() if k != "wall_s")
-                      for r in csv.DictReader(f))
+def cluster_study(epochs: int, seeds: int) -> str:
+    return study_toml(epochs, seeds, n=200, hidden=8, target=0.97, lrs="0.3, 1.0",
+                      name="cluster")
 
 
 def dask_bin(name: str) -> list[str]:
@@ -103,21 +71,21 @@ def cluster(tmp_path):
 
 def test_a_running_cluster_gives_the_in_process_results(tmp_path, cluster):
     address, _ = cluster
-    (tmp_path / "s.toml").write_text(STUDY.format(epochs=40, seeds=60))
-    local = neuralab("study", "s.toml", "--out", "local", "-q", cwd=tmp_path)
-    remote = neuralab("study", "s.toml", "--out", "remote", "--scheduler", address, "-q",
+    (tmp_path / "s.toml").write_text(cluster_study(40, 60))
+    local = cli("study", "s.toml", "--out", "local", "-q", cwd=tmp_path)
+    remote = cli("study", "s.toml", "--out", "remote", "--scheduler", address, "-q",
                       cwd=tmp_path)
     assert local.returncode == 0, local.stderr
     assert remote.returncode == 0, remote.stderr
     a, b = (next((tmp_path / d).iterdir()) for d in ("local", "remote"))
-    assert rows(a) == rows(b)
+    assert runs_rows(a) == runs_rows(b)
     summary = json.loads((b / "summary.json").read_text())
     assert summary["backend"] == address and summary["status"] == "finished"
 
 
 def test_a_killed_worker_costs_no_run(tmp_path, cluster):
     address, workers = cluster
-    (tmp_path / "s.toml").write_text(STUDY.format(epochs=300, seeds=150))
+    (tmp_path / "s.toml").write_text(cluster_study(300, 150))
     study = subprocess.Popen([sys.executable, "-m", "neuralab", "study", "s.toml", "--out",
                               "out", "--scheduler", address, "-q"], cwd=tmp_path, env=env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -140,10 +108,10 @@ def test_a_killed_worker_costs_no_run(tmp_path, cluster):
 
 
 def test_sigkilled_study_resumes_to_the_uninterrupted_results(tmp_path):
-    (tmp_path / "s.toml").write_text(STUDY.format(epochs=100, seeds=60))
-    whole = neuralab("study", "s.toml", "--out", "whole", "-q", cwd=tmp_path)
+    (tmp_path / "s.toml").write_text(cluster_study(100, 60))
+    whole = cli("study", "s.toml", "--out", "whole", "-q", cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr
-    reference = rows(next((tmp_path / "whole").iterdir()))
+    reference = runs_rows(next((tmp_path / "whole").iterdir()))
     rng = np.random.default_rng(0)
     for k in range(KILLS):
         out = tmp_path / f"killed{k}"
@@ -156,6 +124,6 @@ def test_sigkilled_study_resumes_to_the_uninterrupted_results(tmp_path):
         folders = list(out.glob("*")) if out.exists() else []
         if not folders:  # killed before the folder existed: nothing to resume
             continue
-        done = neuralab("study", "--resume", str(folders[0]), "-q", cwd=tmp_path)
+        done = cli("study", "--resume", str(folders[0]), "-q", cwd=tmp_path)
         assert done.returncode == 0, done.stderr
-        assert rows(folders[0]) == reference, f"kill {k}"
+        assert runs_rows(folders[0]) == reference, f"kill {k}"

@@ -1,0 +1,56 @@
+"""A small study file and the command line, shared by the study tests."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+STUDY = """
+[data]
+name = "moons"
+options = {{n = {n}, noise = 0.1}}
+[model]
+kind = "mlp"
+hidden = [{hidden}]
+[optim]
+lr = 0.5
+[train]
+epochs = {epochs}
+batch_size = "full"
+eval_every = 1
+[study]
+name = "{name}"
+seeds = {seeds}
+target = {{train_acc = {target}}}
+[study.grid]
+"model.activation" = ["relu", "tanh"]
+"optim.lr" = [{lrs}]
+"""
+
+
+def study_toml(epochs: int, seeds: int, *, n: int = 120, hidden: int = 6,
+               target: float = 0.95, lrs: str = "0.5, 1.0", name: str = "tiny") -> str:
+    """A 2 × 2 study of moons (activation × learning rate)."""
+    return STUDY.format(epochs=epochs, seeds=seeds, n=n, hidden=hidden, target=target,
+                        lrs=lrs, name=name)
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1"}
+
+
+def cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``neuralab ARGS`` in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "neuralab", *args], cwd=cwd, env=env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def runs_rows(folder: Path) -> list[tuple]:
+    """runs.csv without the wall-clock column, sorted: equal for equal studies."""
+    with open(folder / "runs.csv", newline="") as f:
+        return sorted(tuple(v for k, v in r.items() if k != "wall_s")
+                      for r in csv.DictReader(f))
