@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neuralab._checks import check_positive
+from neuralab._malloc import keep_large_allocations
 from neuralab.models._hyper import check_common_params
 from neuralab.models._params import Params, not_fitted
 from neuralab.models._persistence import REGISTRY, CheckpointMixin
@@ -174,6 +175,9 @@ class NetEstimator(CheckpointMixin, Params):
 
     def _train(self, X: np.ndarray, y: np.ndarray, validation: Any, eval_sets: Any,
                epochs: int) -> None:
+        # Training allocates the same large temporaries every step (activations of a big
+        # batch, evaluation chunks): keep them in the heap instead of fresh mmap pages.
+        keep_large_allocations()
         cfg = self._cfg
         y_idx = self._encode(y)
         T = self._targets(y_idx)
