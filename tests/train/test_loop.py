@@ -67,8 +67,9 @@ def test_callback_can_stop_training():
     assert len(clf.history_) == 2
 
 
-def test_train_loss_is_full_set_eval_mode():
-    clf = MLPClassifier(hidden=(8,), dropout=0.5, epochs=2, batch_size=8, random_state=0).fit(X, Y)
+def test_train_loss_is_full_set_eval_mode_when_asked():
+    clf = MLPClassifier(hidden=(8,), dropout=0.5, epochs=2, batch_size=8, random_state=0,
+                        train_metrics="full").fit(X, Y)
     Xf = X.astype(np.float32)
     loss, acc = evaluate(clf.net_, nn.SoftmaxCrossEntropy(), Xf, Y,
                          lambda out: accuracy(Y, out.argmax(-1)))
@@ -131,3 +132,20 @@ def test_chunked_evaluation_matches_one_pass():
     l1, _ = evaluate(net, nn.SoftmaxCrossEntropy(), X, Y, chunk=1000)
     l2, _ = evaluate(net, nn.SoftmaxCrossEntropy(), X, Y, chunk=5)
     assert l1 == pytest.approx(l2, rel=1e-12)
+
+
+def test_running_metrics_weigh_every_sample_once():
+    """With a zero learning rate the weights never move, so the running metrics of an epoch
+    of uneven batches (8, 8, ..., 8 and a last one of 8 - 64 % 24 ...) equal the full pass."""
+    g = np.random.default_rng(3)
+    net = nn.Sequential(nn.Linear(2, 3, rng=g, dtype=np.float64, input_grad=False))
+    trainer = Trainer(net, nn.SoftmaxCrossEntropy(), SGD(net, 0.5), gens=[g], batch_size=24)
+    trainer.base_lr = 0.0
+
+    def correct(out, t):
+        return (out.argmax(-1) == t).sum()
+
+    trainer.train_epoch(X, Y, correct)  # batches of 24, 24, 16
+    loss, acc = evaluate(net, nn.SoftmaxCrossEntropy(), X, Y, lambda o: accuracy(Y, o.argmax(-1)))
+    assert trainer.running["loss"] == pytest.approx(loss, rel=1e-12)
+    assert trainer.running["acc"] == pytest.approx(acc, rel=1e-12)

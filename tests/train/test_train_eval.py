@@ -39,7 +39,7 @@ def test_evaluation_is_one_forward_pass_per_set_in_the_model_dtype(cls, dtype):
     y = Y if cls is MLPClassifier else X @ np.array([1.0, -2.0, 0.5, 0.0])
     Xv, yv = X[:50], y[:50]
     cls(hidden=(8,), epochs=3, batch_size=64, dtype=dtype, random_state=1,
-        callbacks=[spy]).fit(X, y, validation=(Xv, yv))
+        callbacks=[spy], train_metrics="full").fit(X, y, validation=(Xv, yv))
     evals = [c for c in spy.calls if not c[0]]
     # 3 evaluation epochs × (training set + validation set), each one forward over its rows
     assert sum(rows for _, _, rows in evals) == 3 * (len(X) + len(Xv))
@@ -57,7 +57,42 @@ def test_history_metrics_equal_a_direct_evaluation_after_every_epoch():
             seen[epoch] = (loss, acc)
 
     est = MLPClassifier(hidden=(8,), epochs=3, batch_size=32, random_state=2,
-                        callbacks=[Snapshot()]).fit(X, Y)
+                        callbacks=[Snapshot()], train_metrics="full").fit(X, Y)
     for epoch, (loss, acc) in seen.items():
         assert est.history_.train_loss[epoch - 1] == pytest.approx(loss, rel=1e-6)
         assert est.history_.train_acc[epoch - 1] == acc
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_default_training_metrics_cost_no_extra_pass(cls):
+    """By default train_loss/train_acc come from the epoch's own batches: the only
+    eval-mode forward passes are over the validation set."""
+    spy = CountForwards()
+    y = Y if cls is MLPClassifier else X @ np.array([1.0, -2.0, 0.5, 0.0])
+    Xv, yv = X[:50], y[:50]
+    est = cls(hidden=(8,), epochs=3, batch_size=64, random_state=1, callbacks=[spy])
+    est.fit(X, y, validation=(Xv, yv))
+    evals = [rows for training, _, rows in spy.calls if not training]
+    assert sum(evals) == 3 * len(Xv)
+    assert np.isfinite(est.history_.train_loss).all()
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_running_metrics_of_full_batch_gd_are_the_last_epochs_full_pass(cls):
+    """Full-batch GD takes one step per epoch, after its forward pass: the running metrics of
+    epoch e are the full-pass metrics of the weights at the end of epoch e - 1."""
+    y = Y if cls is MLPClassifier else X @ np.array([1.0, -2.0, 0.5, 0.0])
+    kw = dict(hidden=(8,), epochs=4, batch_size="full", optimizer="sgd", lr=0.1,
+              random_state=5, dtype="float64")
+    running = cls(train_metrics="running", **kw).fit(X, y).history_
+    full = cls(train_metrics="full", **kw).fit(X, y).history_
+    np.testing.assert_allclose(running.train_loss[1:], full.train_loss[:-1], rtol=1e-10)
+    if cls is MLPClassifier:
+        np.testing.assert_array_equal(running.train_acc[1:], full.train_acc[:-1])
+
+
+def test_a_target_accuracy_measures_the_epochs_end_weights():
+    """auto: a target accuracy (and the perceptron) judge the weights at the epoch's end."""
+    est = MLPClassifier(hidden=(8,), epochs=50, target_accuracy=0.9, random_state=0).fit(X, Y)
+    assert est._cfg["train_metrics"] == "full"
+    assert MLPClassifier(random_state=0).fit(X, Y)._cfg["train_metrics"] == "running"

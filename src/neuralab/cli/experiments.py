@@ -85,6 +85,8 @@ def train_cmd(
     eval_every: Annotated[int | None, typer.Option(
         "--eval-every", "--eval_every", "--eval_freq", "--eval-freq",
         help=flag_help("eval_every"))] = None,
+    train_metrics: Annotated[str | None, typer.Option(
+        "--train-metrics", help=flag_help("train_metrics"))] = None,
     batch_size: Annotated[str | None, typer.Option(
         "--batch-size", "--batch_size", help=flag_help("batch_size"))] = None,
     seed: Annotated[int | None, typer.Option("--seed", help=flag_help("seed"))] = None,
@@ -110,7 +112,7 @@ def train_cmd(
              "model.hidden": None if hidden is None else _hidden(hidden),
              "model.activation": activation, "optim.optimizer": optimizer, "optim.lr": lr,
              "optim.momentum": momentum, "train.epochs": epochs,
-             "train.eval_every": eval_every,
+             "train.eval_every": eval_every, "train.train_metrics": train_metrics,
              "train.batch_size": None if batch_size is None else _batch(batch_size),
              "train.seed": seed, "train.dtype": dtype, "output.name": name, "output.dir": out,
              "output.plots": False if no_plots else None}

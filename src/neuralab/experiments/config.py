@@ -356,6 +356,7 @@ class TrainConfig(_TableSection):
     batch_size: Any = None
     shuffle: bool = hp.default("shuffle")
     eval_every: int = hp.default("eval_every")
+    train_metrics: _choices("train_metrics") = hp.default("train_metrics")
     seed: int = hp.default("seed")
     dtype: _choices("dtype") | None = None
     target_accuracy: float | None = hp.default("target_accuracy")

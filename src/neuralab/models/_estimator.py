@@ -67,6 +67,8 @@ class NetEstimator(CheckpointMixin, Params):
     def _validate_params(self) -> dict[str, Any]:
         cfg = check_common_params(self._param, getattr(self, "_kind", None))
         cfg.update(self._validate_extra(cfg))
+        if cfg["train_metrics"] == "auto":  # a target is the accuracy of the epoch's end weights
+            cfg["train_metrics"] = "running" if cfg["target_accuracy"] is None else "full"
         return cfg
 
     # -- set-up -------------------------------------------------------------------------
@@ -197,9 +199,16 @@ class NetEstimator(CheckpointMixin, Params):
         trainer = self._trainer
         classifier = self._is_classifier()
 
+        running = cfg["train_metrics"] == "running"
+        passes = {k: v for k, v in sets.items() if not (running and k == "train")}
+
         def evaluate_all() -> dict[str, Any]:
             out: dict[str, Any] = {}
-            for name, (Xs, Ts, ys) in sets.items():
+            if running:  # the epoch's own forward passes (Trainer.running): no extra pass
+                out["train_loss"] = trainer.running["loss"]
+                if classifier:
+                    out["train_acc"] = trainer.running["acc"]
+            for name, (Xs, Ts, ys) in passes.items():
                 score = (lambda o, ys=ys: accuracy(ys, self._index_from_outputs(o))) \
                     if classifier else None
                 loss, acc = evaluate(trainer.net, self._eval_loss, Xs, Ts, score)
@@ -211,7 +220,8 @@ class NetEstimator(CheckpointMixin, Params):
         callbacks = [*self._stoppers.values(), *cfg["callbacks"]]
         try:
             fit_loop(self, trainer, X, T, epochs=epochs, eval_every=cfg["eval_every"],
-                     evaluate=evaluate_all, callbacks=callbacks, verbose=cfg["verbose"])
+                     evaluate=evaluate_all, callbacks=callbacks, verbose=cfg["verbose"],
+                     correct=self._batch_correct if running and classifier else None)
         finally:
             self._set_results()
 

@@ -67,6 +67,17 @@ class ClassifierMixin:
             return (out[..., 0] >= 0).astype(np.int64)
         return out.argmax(axis=-1)
 
+    @staticmethod
+    def _batch_correct(out: np.ndarray, T: np.ndarray) -> int | np.ndarray:
+        """How many rows of a training batch are right: outputs ``(B, K)``/``(E, B, K)``
+        against the targets of :meth:`_targets` (class indices, or one 0/1 or ±1 column);
+        an int, or ``(E,)``."""
+        if out.shape[-1] == 1:
+            hit = (out[..., 0] >= 0) == (T[..., 0] > 0)
+        else:
+            hit = out.argmax(axis=-1) == T
+        return hit.sum(axis=-1)
+
     def decision_function(self, X: Any) -> np.ndarray:
         """Scores: (n,) for two classes (positive class), (n, K) otherwise; ensembles add a
         leading (E,) axis."""

@@ -175,6 +175,12 @@ _TABLE = [
           config="train.shuffle"),
     Hyper("eval_every", "int", 1, "compute the logged metrics every N epochs (and at the "
           "last)", low=1, config="train.eval_every", flag="--eval-every"),
+    Hyper("train_metrics", "choice", "auto", "how train_loss/train_acc are measured: "
+          "'running' = mean over the epoch's mini-batches as they trained (Keras, "
+          "scikit-learn's loss_curve_; no extra pass), 'full' = one pass over the training "
+          "set after the epoch (eval mode), 'auto' = full when a target accuracy is set, "
+          "else running", choices=("auto", "running", "full"), config="train.train_metrics",
+          flag="--train-metrics", models=GRADIENT),
     Hyper("random_state", "object", None, "the estimator's seed: int, SeedSequence, "
           "Generator, or None for fresh entropy", optional=True),
     Hyper("seed", "int", 0, "a run's seed (train.seed becomes the estimator's random_state; "

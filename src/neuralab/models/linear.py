@@ -46,7 +46,8 @@ _COMMON = """
     schedule, schedule_params : learning-rate schedule (see MLPClassifier).
     l1, l2 : penalty strengths (λ Σ|W| and λ/2 Σ W²); the intercept is not penalised.
     fit_intercept : learn a bias (default True).
-    eval_every, dtype, n_models, random_state, verbose, callbacks : as for MLPClassifier.
+    eval_every, train_metrics, dtype, n_models, random_state, verbose, callbacks : as for
+        MLPClassifier.
 """
 
 
@@ -61,7 +62,8 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
                  optimizer=_DL.optimizer, lr=_DL.lr, momentum=_DL.momentum, nesterov=_DL.nesterov,
                  weight_decay=_DL.weight_decay, betas=_DL.betas, schedule=_DL.schedule,
                  schedule_params=_DL.schedule_params, batch_size=_DL.batch_size, epochs=_DL.epochs,
-                 shuffle=_DL.shuffle, eval_every=_DL.eval_every, dtype=_DL.dtype,
+                 shuffle=_DL.shuffle, eval_every=_DL.eval_every,
+                 train_metrics=_DL.train_metrics, dtype=_DL.dtype,
                  n_models=_DL.n_models, random_state=_DL.random_state, verbose=_DL.verbose,
                  callbacks=_DL.callbacks) -> None:
         store_params(self, locals())
@@ -80,7 +82,8 @@ class LinearRegression(RegressorMixin, _LinearModel):
                  momentum=_DLR.momentum, nesterov=_DLR.nesterov, weight_decay=_DLR.weight_decay,
                  betas=_DLR.betas, schedule=_DLR.schedule, schedule_params=_DLR.schedule_params,
                  batch_size=_DLR.batch_size, epochs=_DLR.epochs, shuffle=_DLR.shuffle,
-                 eval_every=_DLR.eval_every, dtype=_DLR.dtype, n_models=_DLR.n_models,
+                 eval_every=_DLR.eval_every, train_metrics=_DLR.train_metrics,
+                 dtype=_DLR.dtype, n_models=_DLR.n_models,
                  random_state=_DLR.random_state, verbose=_DLR.verbose,
                  callbacks=_DLR.callbacks) -> None:
         store_params(self, locals())

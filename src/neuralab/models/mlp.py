@@ -120,6 +120,11 @@ _DOC_PARAMS = """
         ``monitor`` ("val_loss" default, "val_acc", "train_loss", "train_acc") has not
         improved by ``min_delta`` for ``patience`` evaluations.
     eval_every : compute the metrics every N epochs (and at the last one), default 1.
+    train_metrics : how ``train_loss``/``train_acc`` are measured: "running" (the mean over
+        the epoch's mini-batches as they were trained, in train mode: Keras's and
+        scikit-learn's ``loss_curve_`` convention, no extra pass), "full" (one pass over
+        the training set after the epoch, eval mode), or "auto" (default: "full" when
+        ``target_accuracy`` is set, "running" otherwise).
     dtype : "float32" (default) or "float64".
     n_models : None, or E to train E independently seeded models in one vectorized pass.
     random_state : the seed (scikit-learn's name): int, SeedSequence, Generator or None
@@ -142,7 +147,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
                  l2=_DC.l2, flooding=_DC.flooding, early_stopping=_DC.early_stopping,
                  patience=_DC.patience, min_delta=_DC.min_delta, monitor=_DC.monitor,
                  restore_best_weights=_DC.restore_best_weights, target_accuracy=_DC.target_accuracy,
-                 eval_every=_DC.eval_every, dtype=_DC.dtype, n_models=_DC.n_models,
+                 eval_every=_DC.eval_every, train_metrics=_DC.train_metrics,
+                 dtype=_DC.dtype, n_models=_DC.n_models,
                  random_state=_DC.random_state, verbose=_DC.verbose,
                  callbacks=_DC.callbacks) -> None:
         store_params(self, locals())
@@ -162,6 +168,7 @@ class MLPRegressor(RegressorMixin, _MLP):
                  l2=_DR.l2, flooding=_DR.flooding, early_stopping=_DR.early_stopping,
                  patience=_DR.patience, min_delta=_DR.min_delta, monitor=_DR.monitor,
                  restore_best_weights=_DR.restore_best_weights, eval_every=_DR.eval_every,
+                 train_metrics=_DR.train_metrics,
                  dtype=_DR.dtype, n_models=_DR.n_models, random_state=_DR.random_state,
                  verbose=_DR.verbose, callbacks=_DR.callbacks) -> None:
         store_params(self, locals())

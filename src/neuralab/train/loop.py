@@ -40,7 +40,7 @@ import numpy as np
 
 from neuralab.exceptions import TrainingDiverged
 from neuralab.io import from_json_text, json_text
-from neuralab.nn.losses import Loss
+from neuralab.nn.losses import Flooding, Loss
 from neuralab.nn.module import Module
 from neuralab.nn.penalties import Penalty
 from neuralab.optim.fused import fused_backward_step, fused_step_applies
@@ -83,6 +83,8 @@ class Trainer:
         #: False: never (also ``NEURALAB_FUSED=0``)
         self.fused: bool | None = None
         self.grads_needed = False  # set by fit_loop when a callback reads gradients
+        #: the last epoch's running metrics (see :meth:`train_epoch`)
+        self.running: dict[str, float | np.ndarray] = {}
 
     # -- learning rate: the Trainer is its only writer ---------------------------------------
     @property
@@ -122,15 +124,22 @@ class Trainer:
                 and not self.penalties and not self.grads_needed
                 and fused_step_applies(self.optimizer))
 
-    def train_epoch(self, X: np.ndarray, T: np.ndarray) -> float | np.ndarray:
-        """One pass over ``(X, T)``; returns the mean mini-batch loss (``(E,)`` for ensembles)."""
+    def train_epoch(self, X: np.ndarray, T: np.ndarray,
+                    correct: Callable[[np.ndarray, np.ndarray], Any] | None = None
+                    ) -> float | np.ndarray:
+        """One pass over ``(X, T)``; returns the mean mini-batch loss (``(E,)`` for ensembles).
+
+        The epoch's running metrics are left in :attr:`running`: ``loss`` (the mean over the
+        samples of the un-flooded loss each batch had before its step) and, given
+        ``correct(outputs, targets)`` (how many rows of a batch are right), ``acc``.
+        """
         self.in_epoch = True
         net, loss_fn, opt, B = self.net, self.loss, self.optimizer, self._batch(len(X))
         opt.lr = self._epoch_lr()  # the one write of the learning rate
         fused = self.uses_fused_step()
         net.train()
         order = self._orders(len(X))
-        total, count = 0.0, 0
+        total, raw_total, hits, count = 0.0, 0.0, 0, 0
         for start in range(0, len(X), B):
             if order is None:  # slices are views; a full batch is X itself
                 xb, tb = X[start:start + B], T[start:start + B]
@@ -139,7 +148,13 @@ class Trainer:
                 xb = np.take(X, idx, axis=0, mode="clip")  # indices are valid: skip checks
                 tb = np.take(T, idx, axis=0, mode="clip")
             out = net.forward(xb)
-            total = total + loss_fn.forward(out, tb)
+            value = loss_fn.forward(out, tb)
+            total = total + value
+            rows = out.shape[-2]
+            raw_total = raw_total + np.multiply(
+                loss_fn.raw if isinstance(loss_fn, Flooding) else value, rows)
+            if correct is not None:  # before the step: the outputs the loss was taken of
+                hits = hits + correct(out, tb)
             if fused:
                 fused_backward_step(net, opt, loss_fn.backward())
             else:
@@ -150,6 +165,10 @@ class Trainer:
             count += 1
         self.step += count
         self.restore_frozen()
+        n = len(X)
+        self.running = {"loss": _scalar(np.divide(raw_total, n))}
+        if correct is not None:
+            self.running["acc"] = _scalar(np.divide(hits, n))
         return total / count
 
     def end_epoch(self) -> None:
@@ -225,19 +244,27 @@ class Trainer:
         self.in_epoch = False
 
 
+def _scalar(value: Any) -> float | np.ndarray:
+    """A float for one model, an ``(E,)`` float64 array for an ensemble."""
+    value = np.asarray(value, dtype=np.float64)
+    return float(value) if value.ndim == 0 else value
+
+
 def _finite(value: Any) -> bool:
     return bool(np.all(np.isfinite(value)))
 
 
 def fit_loop(est: Any, trainer: Trainer, X: np.ndarray, T: np.ndarray, *, epochs: int,
              eval_every: int, evaluate: Callable[[], dict[str, Any]],
-             callbacks: Sequence[Callback] = (), verbose: int = 0) -> None:
+             callbacks: Sequence[Callback] = (), verbose: int = 0,
+             correct: Callable[[np.ndarray, np.ndarray], Any] | None = None) -> None:
     """Train ``trainer`` from its current epoch up to ``epochs``, recording ``est.history_``.
 
     ``evaluate()`` returns the epoch's metrics (``train_loss``, ``val_acc``, ...); it runs
-    every ``eval_every`` epochs and at the last one. Callbacks see ``on_epoch_end`` after
-    the epoch is complete (schedule stepped, history appended), so a checkpoint taken there
-    resumes exactly. Built-in stopping rules are the first callbacks.
+    every ``eval_every`` epochs and at the last one, and may read ``trainer.running`` (the
+    epoch's running metrics; ``correct`` is passed to :meth:`Trainer.train_epoch`).
+    Callbacks see ``on_epoch_end`` after the epoch is complete (schedule stepped, history
+    appended), so a checkpoint taken there resumes exactly. Built-in stopping rules are the first callbacks.
     """
     history = est.history_
     est.stop_training_ = False
@@ -254,7 +281,7 @@ def fit_loop(est: Any, trainer: Trainer, X: np.ndarray, T: np.ndarray, *, epochs
             t0 = time.perf_counter()
             lr = trainer.lr
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-                batch_loss = trainer.train_epoch(X, T)
+                batch_loss = trainer.train_epoch(X, T, correct)
             if not _finite(batch_loss):
                 losses = np.atleast_1d(batch_loss)
                 bad = ~np.isfinite(losses) & ~trainer.diverged
