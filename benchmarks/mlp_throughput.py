@@ -9,9 +9,10 @@ evidence that the libraries did the same work.
 
 Two columns measure what users run rather than the engine's best case: the loop a student
 writes with the library's defaults (``neuralab-natural``), and a 10-epoch
-``MLPClassifier.fit`` with its default evaluation (train loss and accuracy over the whole
-training set after every epoch) against 10 epochs of PyTorch (``neuralab-model-10`` vs
-``torch-10``), both in seconds per epoch.
+``MLPClassifier.fit`` with its default evaluation (train loss and accuracy every epoch,
+``train_metrics="auto"``: the running mean over the epoch's own batches, as Keras and
+scikit-learn's ``loss_curve_`` report it) against 10 epochs of PyTorch
+(``neuralab-model-10`` vs ``torch-10``), both in seconds per epoch.
 
     python benchmarks/mlp_throughput.py              # full run (1 and 2 threads, 3 rounds)
     python benchmarks/mlp_throughput.py --quick      # a fast look (fewer samples, 1 round)
@@ -67,13 +68,13 @@ LIBS = {
                       "epochs=1, shuffle=False).fit`: the estimator, configured like the loops "
                       "above (plain SGD, no shuffle; it takes the fused step by itself). The "
                       "whole `fit`: it also validates X, builds the network from its own seed, "
-                      "and evaluates train loss/accuracy after the epoch (one more forward pass "
-                      "over the training set)",
+                      "and records train loss/accuracy of the epoch (by default from the "
+                      "epoch's own batches: no second pass)",
     "neuralab-model-10": f"`MLPClassifier(hidden=(200,), optimizer='sgd', batch_size=B, "
                          f"epochs={EPOCHS_LONG}, shuffle=False).fit` with its default "
-                         "evaluation (`eval_every=1`: train loss and accuracy over the whole "
-                         "training set after every epoch): the whole `fit`, in seconds per "
-                         "epoch",
+                         "evaluation (`eval_every=1`, `train_metrics='auto'`: train loss and "
+                         "accuracy every epoch, the running mean over the epoch's batches): the "
+                         "whole `fit`, in seconds per epoch",
     "torch-10": f"the PyTorch loop above run for {EPOCHS_LONG} epochs, in seconds per epoch "
                 "(the yardstick of `neuralab-model-10`)",
 }
@@ -83,8 +84,10 @@ DERIVED = {
                              "the same `fit`, only the seconds inside `Trainer.train_epoch` "
                              "(the epoch itself, without validation, set-up and evaluation)"),
     "neuralab-model-10-eval": ("neuralab-model-10",
-                               "the seconds per epoch that `neuralab-model-10` spends in its "
-                               "evaluation (the forward pass over the training set)"),
+                               "the seconds per epoch that `neuralab-model-10` spends in "
+                               "evaluation passes (0 with the default running metrics; "
+                               "`train_metrics='full'` adds a forward pass over the "
+                               "training set)"),
 }
 #: the PyTorch column each neuralab column is compared with (default "torch")
 TORCH_OF = {"neuralab-model-10": "torch-10", "neuralab-model-10-eval": "torch-10"}
@@ -306,8 +309,9 @@ def model_worker():
 
 def model10_worker():
     """A 10-epoch ``fit`` with the estimator's default evaluation (every epoch: train loss and
-    accuracy over the training set); also reports the seconds spent evaluating, read through
-    a wrapper around the evaluation function the estimator calls."""
+    accuracy, by default from the epoch's own batches); also reports the seconds spent in
+    evaluation passes (none by default), read through a wrapper around the evaluation
+    function the estimator calls."""
     import neuralab.models._estimator as estimator_module
     from neuralab.models import MLPClassifier
 

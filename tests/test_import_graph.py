@@ -24,8 +24,9 @@ PACKAGE = "neuralab"
 # place already, so their first import shows up where it belongs.
 LAYERS: list[tuple[str, ...]] = [
     ("neuralab",),
-    ("exceptions", "_checks", "_atomic", "_malloc", "_metrics_csv", "rng"),  # small utilities
-    ("io",),  # model files (.npz + JSON header)
+    ("exceptions", "_checks", "_atomic", "_malloc", "_metrics_csv", "_jupyter",
+     "rng"),  # small utilities
+    ("io", "_lock"),  # model files (.npz + JSON header); folder locks
     ("nn", "data"),  # the layers; the datasets (data needs no network code)
     ("optim", "gradcheck"),
     ("train",),  # the loop, callbacks, metrics, history

@@ -47,3 +47,59 @@ def test_report_renders_in_chromium(tmp_path, monkeypatch):
     assert all(done and width > 0 for done, width in images), images
     assert not errors, errors
     assert title.startswith("neuralab report")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_twelve_run_comparison_fits_and_no_legend_covers_a_plot(tmp_path, monkeypatch):
+    """Issue 9's bar: 12 runs, two of them with one name; the table fits 1400 px, every run
+    is told apart, and the curves' legends sit off the axes."""
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    from neuralab.experiments import parse_config, run_experiment
+    from neuralab.report import load_run, write_report
+    from neuralab.report.build import comparison_figures
+    from neuralab.viz import legend_overlaps
+
+    runs = []
+    for i in range(12):
+        batch = (16, 32, "full")[i % 3]
+        name = "moons-mlp" if i < 2 else f"moons-mlp-lr{0.05 * (i + 1):.2f}-batch-{batch}"
+        cfg = parse_config({"data": {"options": {"n": 120}}, "model": {"hidden": [6]},
+                            "optim": {"lr": 0.05 * (i + 1)},
+                            "train": {"epochs": 10, "eval_every": 2, "batch_size": batch},
+                            "output": {"dir": str(tmp_path / "runs"), "name": name,
+                                       "plots": i == 0}})
+        runs.append(run_experiment(cfg, quiet=True).run_dir)
+    figures = comparison_figures([load_run(r) for r in runs])
+    assert set(figures) == {"acc", "loss"}
+    for metric, fig in figures.items():
+        assert legend_overlaps(fig) == [], metric
+        assert sum(ax.get_visible() for ax in fig.axes) == 12  # one panel per run
+    report = write_report(runs, tmp_path / "compare.html")
+
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(report.resolve().as_uri(), wait_until="load")
+            table = page.evaluate("""() => {
+                const t = document.querySelector('table.compare');
+                const r = t.getBoundingClientRect();
+                return {right: r.right, width: r.width,
+                        page: document.documentElement.scrollWidth,
+                        head: Array.from(t.querySelectorAll('th')).map(h => h.textContent),
+                        runs: Array.from(t.querySelectorAll('tbody tr td:first-child'))
+                                   .map(d => d.textContent)};
+            }""")
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert table["right"] <= 1400 and table["page"] <= 1400, table  # no horizontal scroll
+    assert table["head"][:3] == ["run", "optim.lr", "train.batch_size"]  # what differs first
+    assert len(set(table["runs"])) == 12  # the two moons-mlp runs are told apart
+    assert sum(r.startswith("moons-mlp (") for r in table["runs"]) == 2

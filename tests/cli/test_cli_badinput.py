@@ -162,7 +162,8 @@ def test_invalid_flag_sets_exit_2_with_one_line(flags, command, tmp_path_factory
     (["train", "--data", "octmnist", "--path", "missing.npz"],
      "missing.npz does not exist; download it with `neuralab data get octmnist`"),
     (["train", "--data", "mnist", "--root", "no/such/folder"],
-     "no/such/folder does not exist; download it with `neuralab data get mnist`"),
+     "no/such/folder does not exist; download it with `neuralab data get mnist --root "
+     "no/such/folder`"),
     (["eval", "no/such/run"], "no/such/run is not a run folder"),
     (["report", "no/such/run"], "run folder no/such/run does not exist"),
     (["predict", "no/model.npz", "points.csv"], "model file no/model.npz does not exist"),
@@ -190,3 +191,129 @@ def test_real_entry_point_behaves_the_same(argv, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("neuralab: error: "), proc.stderr
     assert not Path(tmp_path, "runs").exists()
+
+
+# -- --set values of every type and depth ------------------------------------------------------
+def _schema_keys() -> list[str]:
+    """Every key path of the config schema (every model kind's keys), plus open tables' keys."""
+    from pydantic import BaseModel
+
+    from neuralab.experiments.config import MODELS, ExperimentConfig
+
+    def walk(model: type, prefix: str) -> list[str]:
+        keys = []
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                keys += walk(ann, f"{prefix}{name}.")
+            else:
+                keys.append(f"{prefix}{name}")
+        return keys
+
+    keys = [k for k in walk(ExperimentConfig, "") if not k.startswith("model")]
+    keys += sorted({k for m in MODELS.values() for k in walk(m, "model.")})
+    return [*keys, "data.options.n", "data.options.noise", "optim.schedule_params.step_size",
+            "optim.schedule_params.T_max", "optim.schedule_params.gamma",
+            "model.options.hidden", "train.bogus", "model.kind.x"]
+
+
+SET_KEYS = _schema_keys()
+
+
+def _literal(value) -> str:
+    """``value`` as a TOML inline literal."""
+    import datetime
+    import json
+    import math
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf") \
+            if math.isinf(value) else repr(value)
+    if isinstance(value, (int, datetime.date)):
+        return str(value) if isinstance(value, int) else value.isoformat()
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)} = {_literal(v)}"
+                               for k, v in value.items()) + "}"
+    return "[" + ", ".join(_literal(v) for v in value) + "]"
+
+
+scalars = st.one_of(
+    st.integers(), st.integers(min_value=-10**40, max_value=10**40), st.sampled_from(
+        [0, -1, 1, 2**63, 10**30]), st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(), st.text(max_size=20), st.sampled_from(["relu", "full", "sgd", "moons",
+                                                          "cosine", "ßü→🙂", "\x07", ""]),
+    st.dates())
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(min_size=1, max_size=8), inner,
+                                                 max_size=3)), max_leaves=12)
+
+
+@st.composite
+def set_assignment(draw):
+    """``KEY=TEXT`` for ``--set``: a schema key (or a near one) and a value of any type,
+    nested to any depth (up to 20,000 brackets), or text that is not TOML at all."""
+    key = draw(st.sampled_from(SET_KEYS))
+    kind = draw(st.sampled_from(["value", "value", "value", "deep", "raw"]))
+    if kind == "raw":
+        text = draw(st.text(max_size=30).filter(lambda t: "\n" not in t and "\r" not in t))
+    elif kind == "deep":
+        depth = draw(st.sampled_from([1, 3, 31, 33, 100, 900, 20_000]))
+        opener, closer = draw(st.sampled_from([("[", "]"), ("{a = ", "}")]))
+        text = opener * depth + _literal(draw(scalars)) + closer * depth
+    else:
+        text = _literal(draw(values))
+    return f"{key}={text}"
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(assignments=st.lists(set_assignment(), min_size=1, max_size=3))
+def test_set_values_of_every_type_and_depth(assignments, capsys):
+    """config show: each ``--set`` either gives a config that reads back equal, or one line
+    and exit code 2 — never a traceback, whatever the value's type or depth."""
+    from neuralab.experiments.config import parse_config, tomllib  # tomli on Python 3.10
+
+    argv = ["config", "show"]
+    for a in assignments:
+        argv += ["--set", a]
+    rc = main(argv)
+    captured = capsys.readouterr()
+    if rc == 0:
+        shown = tomllib.loads(captured.out)
+        assert parse_config(shown).to_toml() == captured.out
+    else:
+        _assert_one_line_error(rc, captured)
+
+
+SIZES = {  # sizing keys: values tiny enough to train at once, or far too large for memory
+    "data.options.n": st.one_of(st.integers(50, 400), st.integers(10**13, 10**40)),
+    "model.hidden": st.one_of(st.lists(st.integers(1, 16), max_size=2),
+                              st.lists(st.integers(10**10, 10**30), min_size=1, max_size=2)),
+    "train.batch_size": st.one_of(st.integers(-2, 10**30), st.just("full")),
+    "train.epochs": st.integers(-1, 10**30),
+    "train.eval_every": st.integers(-1, 10**30),
+    "data.n_train": st.integers(-1, 10**30),
+}
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chosen=st.dictionaries(st.sampled_from(sorted(SIZES)), st.none(), min_size=1,
+                              max_size=3), data=st.data())
+def test_train_with_any_sizes_is_a_run_or_one_line(chosen, data, tmp_path_factory, capsys):
+    """train --quick with huge or odd sizes: a finished run (exit 0) or one line (exit 2)
+    with no run folder left behind; the memory check refuses what cannot fit."""
+    folder = tmp_path_factory.mktemp("sizes")
+    argv = ["train", "--quick", "--no-plots", "--quiet", "--out", str(folder / "runs")]
+    for key in chosen:
+        argv += ["--set", f"{key}={_literal(data.draw(SIZES[key], label=key))}"]
+    rc = main(argv)
+    captured = capsys.readouterr()
+    if rc != 0:
+        _assert_one_line_error(rc, captured)
+        assert not (folder / "runs").exists() or not any((folder / "runs").iterdir())

@@ -33,7 +33,8 @@ def test_list_shows_every_dataset_and_offline_state(capsys):
     for name in ("moons", "playground-spiral", "digits", "mnist", "octmnist", "mnist1d"):
         assert name in out
     mnist_row = next(line for line in out.splitlines() if " mnist " in line)
-    assert "60,000" in mnist_row and "neuralab data get mnist" in mnist_row
+    assert "60,000" in mnist_row and mnist_row.rstrip().endswith(" no")
+    assert "offline no: `neuralab data get NAME` downloads it" in out
     digits_row = next(line for line in out.splitlines() if " digits " in line)
     assert "yes" in digits_row and "1,797" in digits_row
 
@@ -62,6 +63,10 @@ def test_show_digits_and_moons_write_pngs(tmp_path, capsys):
     (["data", "get", "mnist", "--offline"], "train-images-idx3-ubyte.gz is not in"),
     (["data", "get", "moons"], "nothing to download"),
     (["data", "get", "octmnst"], "did you mean 'octmnist'?"),
+    (["data", "show", "moons", "--split", "test"], "moons has no splits"),
+    (["data", "show", "mnist1d", "--split", "val"], "mnist1d has train, test"),
+    (["data", "show", "circles", "--set", "factor=1.5"], "factor=1.5 is not allowed"),
+    (["data", "show", "moons", "--seed", "true"], "--seed 'true' is not an integer"),
 ])
 def test_bad_input_one_line_exit_2(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -71,6 +76,7 @@ def test_bad_input_one_line_exit_2(args, message, capsys, tmp_path, monkeypatch)
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_subprocess_fresh_process_list_and_show(tmp_path):
     listed = run_cli("data", "list", cwd=tmp_path)
     assert listed.returncode == 0 and "digits" in listed.stdout
@@ -84,3 +90,28 @@ def test_subprocess_error_is_one_line(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("neuralab: error: n=-5")
+
+
+def test_show_moons_is_the_data_train_uses(tmp_path, monkeypatch, capsys):
+    """`data show moons` and `train --data moons` mean the same 1,000 points (issue 9)."""
+    import numpy as np
+
+    from neuralab.data import plot
+    from neuralab.experiments.config import load_config
+    from neuralab.experiments.prepare import load_splits
+
+    shown = []
+    draw = plot.plot_dataset
+    monkeypatch.setattr(plot, "plot_dataset", lambda ds, **kw: shown.append(ds) or draw(ds))
+    assert main(["data", "show", "moons", "-o", str(tmp_path / "m.png")]) == 0
+    assert "(moons, 1000 samples)" in capsys.readouterr().out
+    parts = load_splits(load_config(None, [], {"data.name": "moons"}).data)
+    trained = np.concatenate([parts["train"].X, parts["test"].X])
+    (ds,) = shown
+    np.testing.assert_array_equal(np.unique(ds.X, axis=0), np.unique(trained, axis=0))
+
+
+def test_a_group_alone_prints_its_help(capsys):
+    assert main(["data"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: neuralab data [OPTIONS] COMMAND") and "show" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from neuralab.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SMALL = ["--set", "data.options.n=200", "--epochs", "20", "--eval-every", "5",
          "--no-plots"]
@@ -79,6 +82,7 @@ def test_resume_flag_continues_and_rejects_changes(tmp_path, capsys):
     assert "--resume continues a run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_report_eval_predict_commands(tmp_path, capsys):
     runs = []
     for lr in ("0.05", "0.2"):
@@ -102,6 +106,7 @@ def test_report_eval_predict_commands(tmp_path, capsys):
     assert pred.read_text().splitlines()[0] == "a,b,prediction,p_0,p_1"
 
 
+@pytest.mark.slow
 def test_main_job_command_runs_offline_as_a_subprocess(tmp_path):
     """The README's main job, on a fresh process with downloads forbidden."""
     env = {**os.environ, "MPLBACKEND": "Agg", "NEURALAB_OFFLINE": "1"}
@@ -116,3 +121,86 @@ def test_main_job_command_runs_offline_as_a_subprocess(tmp_path):
     assert summary["status"] == "finished"
     assert summary["epochs_trained"] == MLPClassifier().epochs  # the table's default
     assert summary["final"]["test_acc"] > 0.8
+
+
+# -- help, errors and the lines a run ends with (issue 9) -----------------------------------
+@pytest.mark.parametrize("columns", [80, 100])
+@pytest.mark.parametrize("command", [["train"], ["study"], ["report"], ["data", "show"]])
+def test_help_shows_whole_option_names_and_plain_switches(command, columns, capsys,
+                                                          monkeypatch):
+    import typer
+
+    from neuralab.cli import _load_commands, app
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert main([*command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert max(len(line) for line in text.splitlines()) <= columns
+    assert "<bool>" not in text and "…" not in text and "{" not in text.splitlines()[0]
+    _load_commands()
+    cmd = typer.main.get_command(app)
+    for name in command:
+        cmd = cmd.commands[name]
+    for param in cmd.params:
+        for opt in getattr(param, "opts", []):
+            if opt.startswith("-"):
+                assert re.search(rf"(^|[ ,]){re.escape(opt)}([ ,]|$)", text, re.M), opt
+        if getattr(param, "is_flag", False):  # a plain switch: its name, then its help
+            long = next(o for o in param.opts if o.startswith("--"))
+            assert re.search(rf"^\s+(-\w, )?{re.escape(long)}\s{{2,}}\S", text, re.M), long
+
+
+def test_usage_lines_name_arguments_plainly(capsys):
+    assert main(["report", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("Usage: neuralab report [OPTIONS] RUN...\n")
+    assert main(["train", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("Usage: neuralab train [OPTIONS] [CONFIG]\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--quick", "true"], "--quick is a switch and takes no value"),
+    (["train", "--data", "moons", "-q", "no"], "-q is a switch and takes no value"),
+    (["train", "--model", "perceptron", "--hidden", "20"],
+     "--hidden does not apply to --model perceptron"),
+    (["train", "--lr", "-1"], "--lr -1.0 is not allowed"),
+    (["train", "--model", "perceptron", "--momentum", "0.9"], "--momentum 0.9 does not apply"),
+    (["train", "--epochs", "abc"], "--epochs 'abc' is not an integer"),
+    (["train", "--max_steps=1e3"], "--max_steps '1e3' is not an integer"),
+    (["train", "--data", "csv"], "give its path (--path FILE"),
+    (["train", "--resume", "runs/x", "--data", "moons"], "--data cannot be given with it"),
+    (["eval", "runs/x", "--data", "mons"], "unknown dataset 'mons' (did you mean 'moons'?)"),
+    (["tran", "--data", "moons"], "unknown command 'tran' (did you mean 'train'?)"),
+])
+def test_errors_name_what_the_user_typed(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neuralab: error: ") and message in err, err
+    assert err.count("\n") == 1 and "model.hidden" not in err and "optim.lr" not in err
+    assert not list(tmp_path.iterdir())  # nothing ran
+
+
+def test_a_missing_data_folder_quotes_the_whole_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", str(ROOT / "examples/jhu/hw2-ovr-logistic.toml"), "--offline"]) == 2
+    err = capsys.readouterr().err
+    assert "`neuralab data get mnist --root data/mnist`" in err, err
+
+
+@pytest.mark.slow
+def test_a_run_prints_its_metrics_once_and_ends_with_where_things_are(tmp_path, capsys):
+    small = [a for a in SMALL if a != "--no-plots"]
+    assert main(["train", *small, "--out", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr()
+    (run,) = (tmp_path / "runs").iterdir()
+    err = out.err.splitlines()
+    assert err[-2:][0] == "drawing plots…" and err[-1].startswith("finished: train_acc=")
+    assert "train_acc" not in out.out  # the final metrics once: the last progress line
+    lines = out.out.splitlines()
+    figures = json.loads((run / "summary.json").read_text())["plots"]
+    assert lines == [f"plots:   {run / 'plots'}/  ({len(figures)} figures)",
+                     f"report:  {run / 'report.html'}  (open it in a browser)",
+                     f"compare: neuralab report {tmp_path / 'runs'}/* -o compare.html",
+                     str(run)]
+    html = (run / "report.html").read_text()
+    assert html.lower().startswith("<!doctype html>") and "data:image/png;base64" in html

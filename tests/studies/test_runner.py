@@ -59,27 +59,65 @@ def test_cells_of_per_member_settings_share_one_ensemble():
 # -- the same numbers as `neuralab train` -------------------------------------------------------
 @pytest.mark.parametrize("per_member", [False, True])
 def test_member_equals_the_single_model_neuralab_train_builds(per_member):
+    """Members that reach the target are dropped from the stacked arrays (several fits, one
+    per segment); every member still ends with the weights and the curve of its single twin."""
     from neuralab.experiments import parse_config, prepare_experiment
 
-    base = {**BASE, "train": {**BASE["train"], "dtype": "float64"}}
-    study = Study(base, grid={"optim.lr": [0.3, 0.9]} if per_member else None, seeds=3)
+    base = {**BASE, "train": {**BASE["train"], "dtype": "float64", "target_accuracy": 0.85}}
+    study = Study(base, grid={"optim.lr": [0.3, 0.9]} if per_member else None, seeds=6)
     chunk = study.chunks()[0]
     task = chunk.task()
     seeds = [s for _, _, s in task["members"]]
     per = {k: v for k, v in task["per_member"].items() if len(set(v)) > 1}
-    est, _, diverged = fit_members(task["config"], seeds, per)
-    assert not diverged
+    segments, _ = fit_members(task["config"], seeds, per)
+    assert len(segments) > 1 and not any(seg.diverged for seg in segments)
+    assert [len(seg.members) for seg in segments] == sorted(
+        (len(seg.members) for seg in segments), reverse=True)  # the stack only shrinks
+    last = {int(m): (seg, j) for seg in segments for j, m in enumerate(seg.members)}
     for i, member in enumerate(chunk.members):
         cfg = study.cell_configs[member.cell].to_dict()
         cfg["train"]["seed"] = member.seed
         single = prepare_experiment(parse_config(cfg))
         (X, y), val, sets = single.data.fit_sets()
         single.estimator.fit(X, y, validation=val, eval_sets=sets)
-        twin = est.member(i)
+        seg, j = last[i]
+        twin = seg.est.member(j)
         for (name, a, _), (_, b, _) in zip(twin.net_.named_parameters(),
                                            single.estimator.net_.named_parameters(),
                                            strict=True):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, err_msg=name)
+        mine, theirs = twin.history_, single.estimator.history_
+        stop = single.estimator.n_epochs_
+        np.testing.assert_allclose(np.asarray(mine.train_acc)[:stop], theirs.train_acc,
+                                   rtol=0, atol=1e-12)
+        assert twin.converged_epoch_ == single.estimator.converged_epoch_
+
+
+def test_a_study_of_seeds_alone_has_one_cell(tmp_path):
+    result = Study(BASE, seeds=3).run(out=tmp_path)
+    table = result.table()
+    assert len(table) == 1 and int(table["n"].iloc[0]) == 3
+    assert (result.folder / "cells.csv").is_file()
+
+
+def test_dropping_stopped_members_changes_no_result():
+    """A chunk's per-member results are the same with and without dropping stopped members."""
+    from neuralab.studies import runner
+
+    base = {**BASE, "train": {**BASE["train"], "dtype": "float64", "target_accuracy": 0.85}}
+    task = Study(base, seeds=8).chunks()[0].task()
+    seeds = [s for _, _, s in task["members"]]
+    compacted = runner._fit(task["config"], seeds, {})
+    share = runner.COMPACT_SHARE
+    try:
+        runner.COMPACT_SHARE = 2.0  # never drop
+        whole = runner._fit(task["config"], seeds, {})
+    finally:
+        runner.COMPACT_SHARE = share
+    assert compacted.keys() == whole.keys()
+    assert compacted["converged"].sum() >= 2  # members did stop along the way
+    for key in whole:
+        np.testing.assert_array_equal(compacted[key], whole[key], err_msg=key)
 
 
 def test_study_rows_equal_neuralab_train_runs(tmp_path):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import errno
 import importlib
+import os
 import sys
+import traceback
 from typing import NoReturn
 
 import typer
@@ -16,9 +20,17 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help (click's): it wraps to the terminal and never cuts an option's name, where
+    # rich's panels cut `--dnn-hidden-units` at 80 and 100 columns; it also skips importing
+    # rich for --help. Each command group passes rich_markup_mode=None too (the width is
+    # inherited).
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
 )
 
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # the input: a flag, a config, a file given
+EXIT_ENVIRONMENT = 1  # the machine: a full disk, a file-size limit; or a bug
+DEBUG_ENV = "NEURALAB_DEBUG"
 
 
 def _click_classes(name: str) -> tuple[type[BaseException], ...]:
@@ -53,12 +65,61 @@ def fail(message: str) -> NoReturn:
     raise UsageError(message)
 
 
+# errno values that mean the command named a bad path (exit code 2); any other OSError is the
+# machine's (a full disk, a quota, a file-size limit, an I/O error: exit code 1).
+_INPUT_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EACCES,
+                 errno.EPERM, errno.ELOOP, errno.EEXIST, errno.ENOTEMPTY, errno.EROFS}
+_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+MAX_LINE = 1000  # characters of one error line (a value can be any size)
+
+
 def _one_line(message: str) -> str:
-    return " ".join(str(message).split())
+    text = " ".join(str(message).split())
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE - 3] + "..."
+
+
+def _os_error(exc: OSError) -> tuple[str, int]:
+    """The line and exit code of an OSError: input (2) or environment (1)."""
+    if exc.strerror is None:  # raised with a message of its own
+        text = str(exc)
+    else:
+        names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+        text = f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
+    if exc.errno in _SPACE_ERRNOS:
+        text += " (free some space, or raise the file-size limit, and try again)"
+    return text, EXIT_USAGE if exc.errno in _INPUT_ERRNOS else EXIT_ENVIRONMENT
+
+
+def _classify(exc: BaseException) -> tuple[str, int]:
+    """The one line and exit code of an error a command raised (see docs/cli.md)."""
+    if isinstance(exc, (UsageError, ValueError)):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, OSError):  # before NeuralabError: an environment fault may be both
+        return _os_error(exc)
+    if isinstance(exc, NeuralabError):
+        return str(exc), getattr(exc, "exit_code", EXIT_USAGE)
+    if isinstance(exc, RecursionError):
+        return ("the input is nested too deeply to read (a list or table inside itself "
+                "hundreds of times)"), EXIT_USAGE
+    if isinstance(exc, MemoryError):
+        detail = f" ({exc})" if str(exc) else ""
+        return f"out of memory{detail}; ask for less data or a smaller model", EXIT_USAGE
+    if isinstance(exc, OverflowError):
+        return f"a number is too large: {exc}", EXIT_USAGE
+    if isinstance(exc, csv.Error):
+        return f"malformed CSV: {exc}", EXIT_USAGE
+    return (f"internal error ({type(exc).__name__}: {exc}); this is a bug in neuralab: rerun "
+            f"with {DEBUG_ENV}=1 to see the traceback, and report it"), EXIT_ENVIRONMENT
+
+
+def debug() -> bool:
+    """Whether ``NEURALAB_DEBUG`` asks for tracebacks."""
+    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
 
 
 def run(argv: list[str]) -> int:
-    """Run ``app`` on ``argv``; user errors become ``neuralab: error: ...`` and exit code 2."""
+    """Run ``app`` on ``argv``: every error ends as one line ``neuralab: error: ...`` with exit
+    code 2 (input) or 1 (environment, or a bug); ``NEURALAB_DEBUG=1`` adds the traceback."""
     try:
         result = app(args=argv, prog_name="neuralab", standalone_mode=False)
         if isinstance(result, int) and not isinstance(result, bool):
@@ -76,11 +137,16 @@ def run(argv: list[str]) -> int:
     except _CLICK as exc:  # e.g. an unreadable file argument
         print(f"neuralab: error: {_one_line(exc.format_message())}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, NeuralabError, ValueError, FileNotFoundError, IsADirectoryError,
-            PermissionError) as exc:
-        print(f"neuralab: error: {_one_line(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("neuralab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `neuralab data list | head`: the reader left; say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ENVIRONMENT
+    except Exception as exc:  # the one place where every error becomes one line
+        if debug():
+            traceback.print_exc()
+        message, code = _classify(exc)
+        print(f"neuralab: error: {_one_line(message)}", file=sys.stderr)
+        return code
     return 0

@@ -9,13 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from neuralab.cli._app import app, fail
+from neuralab.cli._command import SHORT_HELP, Command, Group
 
-data_app = typer.Typer(help="Datasets: list them, show one as a picture, download one.",
-                       no_args_is_help=True)
+data_app = typer.Typer(help=SHORT_HELP["data"], cls=Group,
+                       no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(data_app, name="data")
 
 RootOpt = Annotated[Path | None, typer.Option(
-    "--root", help="Folder holding the files (default: $NEURALAB_DATA or ~/.cache/neuralab).")]
+    "--root", metavar="DIR",
+    help="Folder holding the files (default: $NEURALAB_DATA or ~/.cache/neuralab).")]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="Never touch the network.")]
 
 
@@ -36,43 +38,63 @@ def _sizes(info) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in info.sizes.items()) or "-"
 
 
-@data_app.command("list")
+@data_app.command("list", cls=Command,
+                  short_help=SHORT_HELP["data list"])
 def list_cmd(root: RootOpt = None) -> None:
     """Every dataset with its kind, classes, input shape, sizes and offline availability."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     from neuralab.data import registry
 
-    table = Table(title="neuralab datasets")
-    for col in ("name", "kind", "classes", "input", "sizes", "offline"):
-        table.add_column(col)
-    for name in registry.available():
+    # no side borders and short cells, so 80 columns fit: the name (what one types next) and
+    # the short columns are never cut; only the sizes wrap
+    table = Table(title="neuralab datasets", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True,
+                  caption="offline no: `neuralab data get NAME` downloads it",
+                  caption_justify="left")
+    names = registry.available()
+    table.add_column("name", no_wrap=True, min_width=max(map(len, names)))
+    for col in ("kind", "classes", "input"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("sizes", min_width=15)
+    table.add_column("offline", no_wrap=True)
+    for name in names:
         info = registry.info(name)
         classes = "regression" if info.task == "regression" else str(info.n_classes or "any")
         shape = "x".join(map(str, info.input_shape)) if info.input_shape else "any"
         if not info.remotes:
             offline = "yes"
         else:
-            offline = "cached" if info.is_offline(root) else f"no: neuralab data get {name}"
+            offline = "cached" if info.is_offline(root) else "no"
         table.add_row(name, info.kind, classes, shape, _sizes(info), offline)
     Console(width=140 if not Console().is_terminal else None).print(table)
 
 
-@data_app.command("show")
+@data_app.command("show", cls=Command,
+                  short_help=SHORT_HELP["data show"])
 def show_cmd(
-    name: Annotated[str, typer.Argument(help="Dataset name (see `neuralab data list`).")],
+    name: Annotated[str, typer.Argument(metavar="NAME",
+                                        help="Dataset name (see `neuralab data list`).")],
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Picture file: .png, .svg or .pdf (default NAME.png).")] = None,
-    n: Annotated[int | None, typer.Option(help="Number of points (synthetic sets).")] = None,
-    noise: Annotated[float | None, typer.Option(help="Noise level (synthetic sets).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (synthetic sets).")] = None,
+        "-o", "--output", metavar="FILE",
+        help="Picture file: .png, .svg or .pdf (default NAME.png).")] = None,
+    n: Annotated[int | None, typer.Option(
+        metavar="N", help="Number of points (synthetic sets; default: the set's own, as "
+        "`neuralab train --data NAME` uses).")] = None,
+    noise: Annotated[float | None, typer.Option(
+        metavar="X", help="Noise level (synthetic sets; default: the set's own).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        metavar="N", help="Random seed (synthetic sets; default 0, a run's data.seed, so the "
+        "picture shows the points `neuralab train` uses).", show_default=False)] = None,
     settings: Annotated[list[str] | None, typer.Option(
-        "--set", help="Any other option as key=value, e.g. --set factor=0.5; repeatable.")
-    ] = None,
-    split: Annotated[str, typer.Option(help="Which split to show for image sets.")] = "train",
-    path: Annotated[Path | None, typer.Option(help="Your file (csv, npz, MedMNIST .npz).")
-                    ] = None,
+        "--set", metavar="KEY=VALUE",
+        help="Any other option, e.g. --set factor=0.5; repeatable.")] = None,
+    split: Annotated[str, typer.Option(
+        metavar="SPLIT", help="Which split to show for image sets.")] = "train",
+    path: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Your file (csv, npz, MedMNIST .npz).")] = None,
     root: RootOpt = None,
     offline: OfflineOpt = False,
 ) -> None:
@@ -83,8 +105,14 @@ def show_cmd(
     options = dict(parse_setting(s) for s in settings or [])
     given = {"n": n, "noise": noise, "seed": seed, "path": path, "root": root}
     options.update({k: v for k, v in given.items() if v is not None})
+    if "seed" in info.options:  # a run's data.seed is 0: the data `neuralab train` uses
+        options.setdefault("seed", 0)
     if offline and "download" in info.options:
         options["download"] = False
+    if split != "train" and not info.splits:
+        fail(f"--split {split}: {info.name} has no splits (only image sets such as mnist do)")
+    if info.splits and split not in info.splits:
+        fail(f"--split {split!r} is not allowed; {info.name} has {', '.join(info.splits)}")
     loaded = registry.load(info.name, **options)
     ds = loaded[split] if hasattr(loaded, "train") else loaded
     output = output or Path(f"{info.name}.png")
@@ -94,13 +122,16 @@ def show_cmd(
     typer.echo(f"wrote {output} ({ds.name}, {len(ds)} samples)")
 
 
-@data_app.command("get")
+@data_app.command("get", cls=Command,
+                  short_help=SHORT_HELP["data get"])
 def get_cmd(
-    name: Annotated[str, typer.Argument(help="Dataset to download (mnist, octmnist, ...).")],
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", help="Dataset to download (mnist, octmnist, ...).")],
     root: RootOpt = None,
     offline: OfflineOpt = False,
     mirror: Annotated[str | None, typer.Option(
-        help="Fetch from this base URL instead (also $NEURALAB_MIRROR).")] = None,
+        metavar="URL", help="Fetch from this base URL instead (also $NEURALAB_MIRROR).")
+    ] = None,
 ) -> None:
     """Download a dataset's files into the cache (checksum-verified), or check they are there."""
     from neuralab.data import registry

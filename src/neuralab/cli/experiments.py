@@ -8,6 +8,9 @@ file would (``neuralab config show`` prints it).
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,14 +18,25 @@ from typing import Annotated, Any
 import typer
 
 from neuralab.cli._app import app, fail
+from neuralab.cli._command import SHORT_HELP, Command, Group
 from neuralab.models.hyperparams import flag_help
 
-config_app = typer.Typer(help="Experiment configs: print the resolved config.",
-                         no_args_is_help=True)
+config_app = typer.Typer(help=SHORT_HELP["config"], cls=Group,
+                         no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 
 SetOpt = Annotated[list[str] | None, typer.Option(
-    "--set", help="Override any key: --set train.batch_size=16 (TOML value); repeatable.")]
+    "--set", metavar="KEY=VALUE",
+    help="Override any key: --set train.batch_size=16 (TOML value); repeatable.")]
+
+# The flag that sets each config key, to name in errors: the user typed the flag.
+FLAGS = {"data.name": "--data", "data.path": "--path", "data.root": "--root",
+         "model.kind": "--model", "model.hidden": "--hidden", "model.activation": "--activation",
+         "optim.optimizer": "--optimizer", "optim.lr": "--lr", "optim.momentum": "--momentum",
+         "train.epochs": "--epochs", "train.eval_every": "--eval-every",
+         "train.train_metrics": "--train-metrics", "train.batch_size": "--batch-size",
+         "train.seed": "--seed", "train.dtype": "--dtype", "output.name": "--name",
+         "output.dir": "--out", "output.plots": "--no-plots"}
 
 
 def _hidden(text: str) -> list[int]:
@@ -48,59 +62,89 @@ def _batch(text: str) -> int | str:
     return size
 
 
+def _flag_words(message: str, flags: dict[str, Any], sets: list[str]) -> str:
+    """``message`` with each config key the user set by a flag named as that flag
+    (``optim.lr=-1.0 is not allowed`` → ``--lr -1.0 is not allowed``); a key a ``--set``
+    gives keeps its name (``--set`` wins over the flag)."""
+    model = f"--model {flags['model.kind']}" if flags.get("model.kind") else "this model"
+    by_set = {s.partition("=")[0].strip() for s in sets}
+    for key, flag in FLAGS.items():
+        if flags.get(key) is None or key in by_set:
+            continue
+        if message.startswith(f"unknown key {key} in "):  # "...; valid keys: a, b"
+            valid = message.partition("valid keys:")[2].strip()
+            message = f"{flag} does not apply to {model}" + (
+                f" (its [{key.split('.')[0]}] settings: {valid})" if valid else "")
+        message = re.sub(rf"(?<![\w.-]){re.escape(key)}=", f"{flag} ", message)
+    return message
+
+
 def _config(config: Path | None, sets: list[str] | None, flags: dict[str, Any]) -> Any:
-    from neuralab.experiments.config import load_config
+    from neuralab.experiments.config import ConfigError, load_config
 
     overrides = {k: v for k, v in flags.items() if v is not None}
-    return load_config(config, sets or [], overrides)
+    try:
+        return load_config(config, sets or [], overrides)
+    except ConfigError as exc:
+        fail(_flag_words(str(exc), flags, sets or []))
 
 
-@app.command("train")
+@app.command("train", cls=Command,
+             short_help=SHORT_HELP["train"])
 def train_cmd(
     config: Annotated[Path | None, typer.Argument(
-        help="Config file (TOML). Without one, the flags (or the defaults) describe the run.",
-        show_default=False)] = None,
+        metavar="CONFIG", show_default=False,
+        help="Config file (TOML). Without one, the flags (or the defaults) describe the run."
+    )] = None,
     sets: SetOpt = None,
-    data: Annotated[str | None, typer.Option("--data", help="Dataset name (neuralab data "
-                                             "list).")] = None,
-    path: Annotated[str | None, typer.Option("--path", help="Data file (e.g. octmnist.npz)."
-                                             )] = None,
-    root: Annotated[str | None, typer.Option("--root", help="Data folder (MNIST IDX files)."
-                                             )] = None,
+    data: Annotated[str | None, typer.Option(
+        "--data", metavar="NAME", help="Dataset name (neuralab data list).")] = None,
+    path: Annotated[str | None, typer.Option(
+        "--path", metavar="FILE", help="Data file (e.g. octmnist.npz, a CSV file).")] = None,
+    root: Annotated[str | None, typer.Option(
+        "--root", metavar="DIR", help="Data folder (MNIST IDX files).")] = None,
     model: Annotated[str | None, typer.Option(
-        "--model", help="perceptron, logistic, linear, mlp, mlp_regressor or ovr.")] = None,
+        "--model", metavar="KIND",
+        help="perceptron, logistic, linear, mlp, mlp_regressor or ovr.")] = None,
     hidden: Annotated[str | None, typer.Option(
-        "--hidden", "--dnn_hidden_units", "--dnn-hidden-units",
+        "--hidden", "--dnn_hidden_units", "--dnn-hidden-units", metavar="SIZES",
         help=flag_help("hidden") + " E.g. 20,20.")] = None,
-    activation: Annotated[str | None, typer.Option("--activation",
-                                                   help=flag_help("activation"))] = None,
-    optimizer: Annotated[str | None, typer.Option("--optimizer", help=flag_help("optimizer"))
-                         ] = None,
-    lr: Annotated[float | None, typer.Option("--lr", "--learning_rate", "--learning-rate",
-                                             help=flag_help("lr"))] = None,
-    momentum: Annotated[float | None, typer.Option("--momentum", help=flag_help("momentum"))
-                        ] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", "--max_steps", "--max-steps",
-                                               help=flag_help("epochs"))] = None,
+    activation: Annotated[str | None, typer.Option(
+        "--activation", metavar="NAME", help=flag_help("activation"))] = None,
+    optimizer: Annotated[str | None, typer.Option(
+        "--optimizer", metavar="NAME", help=flag_help("optimizer"))] = None,
+    lr: Annotated[float | None, typer.Option(
+        "--lr", "--learning_rate", "--learning-rate", metavar="X", help=flag_help("lr"))
+    ] = None,
+    momentum: Annotated[float | None, typer.Option(
+        "--momentum", metavar="X", help=flag_help("momentum"))] = None,
+    epochs: Annotated[int | None, typer.Option(
+        "--epochs", "--max_steps", "--max-steps", metavar="N", help=flag_help("epochs"))
+    ] = None,
     eval_every: Annotated[int | None, typer.Option(
-        "--eval-every", "--eval_every", "--eval_freq", "--eval-freq",
+        "--eval-every", "--eval_every", "--eval_freq", "--eval-freq", metavar="N",
         help=flag_help("eval_every"))] = None,
     train_metrics: Annotated[str | None, typer.Option(
-        "--train-metrics", help=flag_help("train_metrics"))] = None,
+        "--train-metrics", metavar="MODE", help=flag_help("train_metrics"))] = None,
     batch_size: Annotated[str | None, typer.Option(
-        "--batch-size", "--batch_size", help=flag_help("batch_size"))] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help=flag_help("seed"))] = None,
-    dtype: Annotated[str | None, typer.Option("--dtype", help=flag_help("dtype"))] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Run name (folder prefix).")
-                    ] = None,
-    out: Annotated[str | None, typer.Option("--out", help="Parent folder of run folders "
-                                            "(default runs).")] = None,
+        "--batch-size", "--batch_size", metavar="N|full", help=flag_help("batch_size"))
+    ] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", metavar="N", help=flag_help("seed"))] = None,
+    dtype: Annotated[str | None, typer.Option(
+        "--dtype", metavar="TYPE", help=flag_help("dtype"))] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", metavar="NAME", help="Run name (folder prefix).")] = None,
+    out: Annotated[str | None, typer.Option(
+        "--out", metavar="DIR", help="Parent folder of run folders (default runs).")] = None,
     resume: Annotated[Path | None, typer.Option(
-        "--resume", help="Continue the run in this folder from its last checkpoint.")] = None,
+        "--resume", metavar="RUN",
+        help="Continue the run in this folder from its last checkpoint.")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Smoke test: at most 5 epochs and a "
                                         "few hundred samples.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")
-                     ] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress; print only the final metrics and the run folder."
+    )] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Never download data.")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the figures.")] = False,
 ) -> None:
@@ -121,7 +165,7 @@ def train_cmd(
             given = [k for k, v in flags.items() if v is not None and k != "train.epochs"]
             if config is not None or sets or given or quick:
                 what = "a config file" if config is not None else (
-                    "--set" if sets else ("--quick" if quick else given[0]))
+                    "--set" if sets else ("--quick" if quick else FLAGS[given[0]]))
                 fail(f"--resume continues a run as it was configured; {what} cannot be given "
                      "with it (only --epochs, to train longer)")
             result = resume_run(resume, quiet=quiet, epochs=epochs, offline=offline)
@@ -133,16 +177,50 @@ def train_cmd(
     except RunInterrupted as exc:
         print(f"neuralab: {exc}", file=sys.stderr)
         raise typer.Exit(130) from None
-    final = result.summary.get("final") or {}
-    if final:
-        typer.echo(" ".join(f"{k}={v:.4f}" for k, v in final.items()))
-    typer.echo(str(result.run_dir))
+    summary = result.summary
+    report = result.run_dir / "report.html"
+    if summary.get("status") == "finished" and summary.get("plots") and not report.exists():
+        _write_run_report(result.run_dir, report)
+    _print_result(result.run_dir, summary, quiet)
 
 
-@config_app.command("show")
+def _write_run_report(run_dir: Path, report: Path) -> None:
+    """The run's own report.html (its plots and tables in one file); a report that cannot be
+    written is said on stderr and never fails the finished run."""
+    from neuralab.report import write_report
+
+    try:
+        write_report([run_dir], report, None)
+    except Exception as exc:  # the run is saved; its report is a convenience
+        print(f"neuralab: report.html not written ({type(exc).__name__}: {exc}); make it "
+              f"with: neuralab report {run_dir} -o {report}", file=sys.stderr)
+
+
+def _print_result(run_dir: Path, summary: dict[str, Any], quiet: bool) -> None:
+    """stdout after a run, the run folder always last. With --quiet: the final metrics and
+    the folder. Otherwise the metrics were the last progress line (stderr), so stdout says
+    where the plots and the report are and how to compare this run with others."""
+    final = summary.get("final") or {}
+    if quiet:
+        if final:
+            typer.echo(" ".join(f"{k}={v:.4f}" for k, v in final.items()))
+        typer.echo(str(run_dir))
+        return
+    plots, report = summary.get("plots") or [], run_dir / "report.html"
+    if plots:
+        typer.echo(f"plots:   {run_dir / 'plots'}{os.sep}  ({len(plots)} figures)")
+    if report.is_file():
+        typer.echo(f"report:  {report}  (open it in a browser)")
+    others = shlex.quote(str(run_dir.parent)) + "/*"  # pasted into a shell as it is
+    typer.echo(f"compare: neuralab report {others} -o compare.html")
+    typer.echo(str(run_dir))
+
+
+@config_app.command("show", cls=Command, short_help=SHORT_HELP["config show"])
 def config_show(
-    config: Annotated[Path | None, typer.Argument(help="Config file (TOML); none: defaults.",
-                                                  show_default=False)] = None,
+    config: Annotated[Path | None, typer.Argument(
+        metavar="CONFIG", help="Config file (TOML); none: defaults.", show_default=False)
+    ] = None,
     sets: SetOpt = None,
 ) -> None:
     """Print the resolved config: the file with every default filled in and --set applied."""
@@ -150,12 +228,17 @@ def config_show(
     typer.echo(cfg.to_toml(), nl=False)
 
 
-@app.command("report")
+@app.command("report", cls=Command,
+             short_help=SHORT_HELP["report"])
 def report_cmd(
-    runs: Annotated[list[Path], typer.Argument(help="Run folders.", show_default=False)],
-    output: Annotated[Path, typer.Option("-o", "--output", help="report.html (self-contained)"
-                                         " or report.md.")] = Path("report.html"),
-    title: Annotated[str | None, typer.Option("--title")] = None,
+    runs: Annotated[list[Path], typer.Argument(
+        metavar="RUN", help="Run folders (runs/* for all), or one study folder.",
+        show_default=False)],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", metavar="FILE",
+        help="report.html (self-contained) or report.md.")] = Path("report.html"),
+    title: Annotated[str | None, typer.Option(
+        "--title", metavar="TEXT", help="The report's title.")] = None,
 ) -> None:
     """One report of one or several runs (a comparison for several), or of a study folder."""
     from neuralab.report import write_report
@@ -170,35 +253,46 @@ def report_cmd(
     typer.echo(f"wrote {path} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
 
 
-@app.command("eval")
+@app.command("eval", cls=Command,
+             short_help=SHORT_HELP["eval"])
 def eval_cmd(
-    run: Annotated[Path, typer.Argument(help="Run folder.", show_default=False)],
-    data: Annotated[str | None, typer.Option("--data", help="Dataset (default: the run's).")
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder.",
+                                        show_default=False)],
+    data: Annotated[str | None, typer.Option(
+        "--data", metavar="NAME", help="Dataset (default: the run's).")] = None,
+    path: Annotated[str | None, typer.Option("--path", metavar="FILE", help="Data file.")
                     ] = None,
-    path: Annotated[str | None, typer.Option("--path", help="Data file.")] = None,
-    root: Annotated[str | None, typer.Option("--root", help="Data folder.")] = None,
-    split: Annotated[str, typer.Option("--split", help="train, val or test.")] = "test",
-    offline: Annotated[bool, typer.Option("--offline")] = False,
+    root: Annotated[str | None, typer.Option("--root", metavar="DIR", help="Data folder.")
+                    ] = None,
+    split: Annotated[str, typer.Option("--split", metavar="SPLIT",
+                                       help="train, val or test.")] = "test",
+    offline: Annotated[bool, typer.Option("--offline", help="Never download data.")] = False,
 ) -> None:
     """Evaluate a run's model on a split; prints the metrics, writes eval-SPLIT.json."""
     from neuralab.experiments.evaluate import eval_run
 
     if split not in ("train", "val", "test"):
         fail(f"--split {split!r} is not allowed; choose train, val or test")
+    if data is not None:
+        from neuralab.data import registry
+
+        registry.info(data)  # an unknown name: one line with the closest names
     result = eval_run(run, data=data, path=path, root=root, split=split, offline=offline)
     shown = {k: v for k, v in result.items() if k in ("accuracy", "mse", "r2")}
     typer.echo(f"{result['data']} {split} (n={result['n']}): "
                + " ".join(f"{k}={v:.4f}" for k, v in shown.items()))
 
 
-@app.command("predict")
+@app.command("predict", cls=Command,
+             short_help=SHORT_HELP["predict"])
 def predict_cmd(
-    model: Annotated[Path, typer.Argument(help="model.npz (or its run folder).",
-                                          show_default=False)],
-    points: Annotated[Path, typer.Argument(help="CSV of input points with a header row.",
-                                           show_default=False)],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the "
-                                         "predictions (CSV).")] = Path("predictions.csv"),
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="model.npz (or its run "
+                                          "folder).", show_default=False)],
+    points: Annotated[Path, typer.Argument(metavar="POINTS", help="CSV of input points with "
+                                           "a header row.", show_default=False)],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", metavar="FILE", help="Where to write the predictions (CSV)."
+    )] = Path("predictions.csv"),
 ) -> None:
     """Predict a label (and class probabilities) for each point of a CSV file."""
     from neuralab.experiments.evaluate import predict_file

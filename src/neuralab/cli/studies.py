@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from neuralab.cli._app import app, fail
+from neuralab.cli._command import SHORT_HELP, Command
 
 
 def split_values(text: str) -> list[str]:
@@ -63,36 +64,44 @@ def parse_target(text: str) -> dict[str, float]:
     return {metric.strip(): value}
 
 
-@app.command("study")
+@app.command("study", cls=Command,
+             short_help=SHORT_HELP["study"])
 def study_cmd(
     config: Annotated[Path | None, typer.Argument(
+        metavar="STUDY",
         help="A study file (config + [study] table) or a plain config with --grid/--seeds.",
         show_default=False)] = None,
     grid: Annotated[list[str] | None, typer.Option(
-        "--grid", help="KEY=V1,V2: a config key and its values; repeat for a product.",
+        "--grid", metavar="KEY=V1,V2",
+        help="A config key and its values; repeat for a product.",
         show_default=False)] = None,
-    seeds: Annotated[int | None, typer.Option("--seeds", help="Seeds per cell.",
+    seeds: Annotated[int | None, typer.Option("--seeds", metavar="N", help="Seeds per cell.",
                                               show_default=False)] = None,
     target: Annotated[str | None, typer.Option(
-        "--target", help="Stop a run at METRIC=VALUE, e.g. train_acc=1.0.",
+        "--target", metavar="METRIC=VALUE", help="Stop a run there, e.g. train_acc=1.0.",
         show_default=False)] = None,
     vary: Annotated[str | None, typer.Option(
-        "--vary", help="What seeds vary: init (default) or data.", show_default=False)] = None,
+        "--vary", metavar="WHAT", help="What seeds vary: init (default) or data.",
+        show_default=False)] = None,
     workers: Annotated[int | None, typer.Option(
-        "--workers", help="Local worker processes (Dask on 127.0.0.1).",
+        "--workers", metavar="N", help="Local worker processes (Dask on 127.0.0.1).",
         show_default=False)] = None,
     scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="A running Dask scheduler, e.g. tcp://127.0.0.1:8786.",
-        show_default=False)] = None,
+        "--scheduler", metavar="URL", help="A running Dask scheduler, e.g. "
+        "tcp://127.0.0.1:8786.", show_default=False)] = None,
     resume: Annotated[Path | None, typer.Option(
-        "--resume", help="Finish the study in this folder (skips finished chunks).",
+        "--resume", metavar="STUDY_DIR",
+        help="Finish the study in this folder (skips finished chunks).",
         show_default=False)] = None,
-    out: Annotated[str, typer.Option("--out", help="Parent folder of study folders.")
-                   ] = "studies",
+    out: Annotated[str, typer.Option("--out", metavar="DIR",
+                                     help="Parent folder of study folders.")] = "studies",
     quick: Annotated[bool, typer.Option(
         "--quick", help="Smoke test: 3 seeds, at most 5 epochs, a few hundred samples.")
                      ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    plots: Annotated[bool, typer.Option(
+        "--plots", help="Draw the figures now (else `neuralab report` draws them).")
+                     ] = False,
 ) -> None:
     """Run a study: every cell of a grid over many seeds, with intervals and comparisons."""
     from neuralab.studies.runner import Study, resume_study
@@ -101,7 +110,8 @@ def study_cmd(
         if config is not None or grid or seeds is not None or target or vary or quick:
             fail("--resume finishes a study as it was defined; give only --workers or "
                  "--scheduler with it")
-        result = resume_study(resume, workers=workers, scheduler=scheduler, quiet=quiet)
+        result = resume_study(resume, workers=workers, scheduler=scheduler, quiet=quiet,
+                              plots=plots)
     else:
         if config is None:
             fail("give a study file, or a config file with --grid / --seeds")
@@ -113,10 +123,12 @@ def study_cmd(
         study = Study.from_file(config, **overrides)
         if quick:
             study = study.quick()
-        result = study.run(workers=workers, scheduler=scheduler, out=out, quiet=quiet)
+        result = study.run(workers=workers, scheduler=scheduler, out=out, quiet=quiet,
+                           plots=plots)
     table = result.table()
     _print_table(result, table)
-    typer.echo(f"wrote {result.folder}  (report: neuralab report {result.folder} "
+    drawn = "" if plots else ", figures"
+    typer.echo(f"wrote {result.folder}  (report{drawn}: neuralab report {result.folder} "
                f"-o {result.study.name}.html)")
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -13,26 +13,39 @@ from neuralab._atomic import atomic_file
 from neuralab._checks import check_choice, suggest
 from neuralab.data.dataset import TASKS, Dataset
 from neuralab.exceptions import DataError
+from neuralab.io import open_regular, read_npz
 
 
 def _existing(path: str | os.PathLike, what: str) -> Path:
+    """``path`` (``~`` expanded) if it is a regular file that can be read, else a DataError
+    saying exactly what it is (missing, a folder, a FIFO, a symlink loop, unreadable)."""
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataError(f"{what}: {path} does not exist")
+    open_regular(path, DataError, f"{what} file").close()
     return path
+
+
+# Labels are stored as int64; a float label is exact only up to 2**53.
+MAX_LABEL = 2**53
 
 
 def _targets(values: np.ndarray, task: str | None, path: Path) -> tuple[np.ndarray, str]:
     """Labels as int64 for classification (when integral or asked), floats for regression."""
     if task is not None:
         check_choice("task", task, TASKS)
-    integral = np.issubdtype(values.dtype, np.integer) or bool(
-        np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)][0]
+        raise DataError(f"{path}: the labels hold {bad}; labels must be finite numbers")
+    integral = np.issubdtype(values.dtype, np.integer) or values.dtype.kind == "b" or bool(
+        np.all(values == np.round(values)))
     task = task or ("classification" if integral else "regression")
     if task == "classification":
         if not integral:
             raise DataError(f"{path}: task='classification' needs integer labels; found "
                             f"non-integer values such as {values[values != np.round(values)][0]}")
+        if values.size and values.dtype.kind in "uf" and np.abs(values).max() > MAX_LABEL:
+            big = values.flat[np.argmax(np.abs(values))]
+            raise DataError(f"{path}: label {big} is too large for a class label; class "
+                            f"labels must lie within ±2**53")
         return values.astype(np.int64), task
     return values.astype(np.float32), task
 
@@ -43,11 +56,24 @@ def load_csv(path: str | os.PathLike, label: str | int = "label", *,
 
     ``label`` names the target column (or gives its index). Text labels become classes
     0..K-1 in sorted order with the texts as ``class_names``; integer labels stay as they
-    are; non-integer numbers make a regression set (override with ``task``).
+    are; non-integer numbers make a regression set (override with ``task``). Values must be
+    finite numbers.
     """
-    path = _existing(path, "csv")
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f, delimiter=delimiter))
+    path = _existing(path, "CSV")
+    try:
+        with open_regular(path, DataError, "CSV file") as raw_file, io.TextIOWrapper(
+                raw_file, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            rows = []
+            try:
+                for row in reader:
+                    rows.append(row)
+            except csv.Error as exc:
+                raise DataError(f"{path}, line {reader.line_num}: not a readable CSV row "
+                                f"({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start} of a chunk); save the "
+                        "CSV as UTF-8") from None
     if len(rows) < 2:
         raise DataError(f"{path} needs a header row and at least one data row; found {len(rows)}")
     header, body = [h.strip() for h in rows[0]], rows[1:]
@@ -64,10 +90,17 @@ def load_csv(path: str | os.PathLike, label: str | int = "label", *,
     for line, row in enumerate(body, start=2):
         for j, c in enumerate(features):
             try:
-                X[line - 2, j] = float(row[c])
+                with np.errstate(over="ignore"):  # beyond float32: refused just below
+                    X[line - 2, j] = float(row[c])
             except ValueError:
-                raise DataError(f"{path}, line {line}, column {header[c]!r}: {row[c]!r} is "
+                raise DataError(f"{path}, line {line}, column {header[c]!r}: {row[c]!r:.40} is "
                                 "not a number") from None
+    bad = np.argwhere(~np.isfinite(X))
+    if len(bad):
+        i, j = bad[0]
+        raise DataError(f"{path}, line {i + 2}, column {header[features[j]]!r}: "
+                        f"{body[i][features[j]]!r:.40} is not a finite "
+                        f"{np.dtype(dtype).name} number")
     raw = [row[col].strip() for row in body]
     try:
         numeric = np.array([float(v) for v in raw])
@@ -90,25 +123,25 @@ def load_csv(path: str | os.PathLike, label: str | int = "label", *,
 
 def load_npz(path: str | os.PathLike, *, x_key: str = "X", y_key: str = "y",
              task: str | None = None) -> Dataset:
-    """An ``.npz`` with arrays ``X`` (n, ...) and ``y`` (n,), read with ``allow_pickle=False``."""
-    path = _existing(path, "npz")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in (x_key, y_key) if k not in npz.files]
-            if missing:
-                raise DataError(f"{path} lacks the array(s) {missing}; it holds "
-                                f"{sorted(npz.files)} (choose with x_key= / y_key=)")
-            X, y = npz[x_key], npz[y_key]
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise DataError(f"{path} is truncated or not a valid .npz file ({exc})") from None
-    except ValueError as exc:
-        if isinstance(exc, DataError):
-            raise
-        raise DataError(f"{path} holds object arrays, which are never loaded ({exc})") from None
+    """An ``.npz`` with arrays ``X`` (n, ...) and ``y`` (n,) of finite numbers; read
+    without pickles and within ``neuralab.io.LIMITS`` (:func:`neuralab.io.read_npz`)."""
+    path = _existing(path, "NPZ")
+    arrays = read_npz(path, error=DataError, what="NPZ data file", kinds="biuf")
+    missing = [k for k in (x_key, y_key) if k not in arrays]
+    if missing:
+        raise DataError(f"{path} lacks the array(s) {missing}; it holds "
+                        f"{sorted(arrays)} (choose with x_key= / y_key=)")
+    X, y = arrays[x_key], arrays[y_key]
     y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
-    if y.ndim != 1 or len(y) != len(X):
+    if X.ndim < 1 or y.ndim != 1 or len(y) != len(X):
         raise DataError(f"{path}: X {X.shape} and y {y.shape} do not match; need X (n, ...) "
                         "and y (n,)")
+    if X.size == 0:
+        raise DataError(f"{path}: X {X.shape} holds no values; a data set needs samples and "
+                        "features")
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        raise DataError(f"{path}: {x_key} holds NaN or infinite values; features must be "
+                        "finite numbers")
     y, task = _targets(y, task, path)
     X = X.astype(np.float32) if not np.issubdtype(X.dtype, np.floating) else X
     return Dataset(X=X, y=y, name=path.stem, task=task, source=str(path))

@@ -8,7 +8,6 @@ names are those of MedMNIST's ``info.py`` (Zenodo record 10519652).
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from neuralab.data.images import first, image_dataset
 from neuralab.data.mnist import folder_for
 from neuralab.data.prepare import add_bias_column
 from neuralab.exceptions import DataError
+from neuralab.io import open_regular
+from neuralab.io import read_npz as read_npz_arrays
 
 ZENODO = "https://zenodo.org/records/10519652/files/"
 SPLITS = ("train", "val", "test")
@@ -81,30 +82,41 @@ def is_cached(name: str, root: str | os.PathLike | None = None) -> bool:
 
 
 def read_npz(path: Path, name: str) -> dict[str, np.ndarray]:
-    """The six arrays of a MedMNIST file, checked (DataError naming the file otherwise)."""
+    """The six arrays of a MedMNIST file, checked (DataError naming the file otherwise):
+    read within ``neuralab.io.LIMITS``, images uint8 (n, 28, 28[, 3]), labels whole numbers
+    0..K-1 for the set's K classes."""
     keys = [f"{s}_{kind}" for s in SPLITS for kind in ("images", "labels")]
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in keys if k not in npz.files]
-            if missing:
-                raise DataError(f"{name}: {path} is not a MedMNIST file: keys {missing} are "
-                                f"missing (found {sorted(npz.files)})")
-            arrays = {k: npz[k] for k in keys}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        if isinstance(exc, DataError):
-            raise
-        raise DataError(f"{name}: {path} is truncated or not a valid .npz file ({exc})") from None
+        found = read_npz_arrays(path, error=DataError, what="MedMNIST file", kinds="biuf")
+    except DataError as exc:
+        raise DataError(f"{name}: {exc}") from None
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise DataError(f"{name}: {path} is not a MedMNIST file: keys {missing} are "
+                        f"missing (found {sorted(found)})")
+    arrays = {k: found[k] for k in keys}
+    n_classes = len(MEDMNIST[name].class_names) if name in MEDMNIST else None
     for split in SPLITS:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[1:3] != (28, 28):
             raise DataError(f"{name}: {path} has the wrong shape for {split}_images: "
                             f"{images.dtype} {images.shape}, expected uint8 (n, 28, 28[, 3])")
-        labels = labels.reshape(len(labels), -1)
+        labels = labels.reshape(len(labels), -1) if labels.ndim else labels.reshape(1, 1)
         if labels.shape != (len(images), 1):
             raise DataError(f"{name}: {path} has {split}_labels of shape "
                             f"{arrays[f'{split}_labels'].shape} for {len(images)} images; "
                             "expected (n, 1) (multi-label sets are not supported)")
-        arrays[f"{split}_labels"] = labels[:, 0].astype(np.int64)
+        labels = labels[:, 0]
+        # a label that is not a whole number (0.5) must not be truncated into a class
+        whole = np.isfinite(labels) & (labels == np.round(labels)) if labels.dtype.kind == "f" \
+            else np.ones(len(labels), dtype=bool)
+        if n_classes is not None:
+            whole &= (labels >= 0) & (labels < n_classes)
+        if not whole.all():
+            bad = labels[~whole][0]
+            raise DataError(f"{name}: {path} has {split}_labels value {bad}; labels must be "
+                            f"whole numbers 0..{(n_classes or 1) - 1}")
+        arrays[f"{split}_labels"] = labels.astype(np.int64)
     return arrays
 
 
@@ -162,8 +174,10 @@ def load_medmnist(
                      mirror=mirror, progress=progress)
     else:
         file = Path(path).expanduser()
-        if not file.is_file():
-            raise DataError(f"{name}: {file} does not exist")
+        try:
+            open_regular(file, DataError, "MedMNIST file").close()
+        except DataError as exc:
+            raise DataError(f"{name}: {exc}") from None
     arrays = read_npz(file, name)
     if eq_test_dist:
         keep = ist_test_subset(arrays["test_labels"])

@@ -80,7 +80,9 @@ def _find(folder: Path, base: str) -> Path | None:
     spelling."""
     dotted = base.replace("-idx", ".idx")
     for candidate in (base + ".gz", base, dotted + ".gz", dotted):
-        if (folder / candidate).is_file():
+        # lexists: a FIFO, a folder or a broken link by that name is reported as what it
+        # is when read, not as a missing file to download
+        if os.path.lexists(folder / candidate):
             return folder / candidate
     return None
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from neuralab._atomic import atomic_file
 from neuralab._checks import check_choice
+from neuralab._jupyter import show_figures_inline
 from neuralab.data.dataset import Dataset
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -22,6 +23,7 @@ FORMATS = (".png", ".svg", ".pdf")
 def _figure(figsize: tuple[float, float]):
     from matplotlib.figure import Figure
 
+    show_figures_inline()  # Jupyter: a returned Figure draws as an image
     return Figure(figsize=figsize, layout="constrained")
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from math import comb
+from typing import Any
+
 import numpy as np
 
 from neuralab._checks import check_choice
 from neuralab.data.dataset import Dataset
+from neuralab.exceptions import DataError
+from neuralab.io import parse_json, read_text
 from neuralab.rng import SeedLike, as_generator
 
 
@@ -115,3 +121,66 @@ def add_bias_column(ds: Dataset, where: str = "last") -> Dataset:
     ones = np.ones((len(ds), 1), dtype=ds.X.dtype)
     X = np.hstack([ones, ds.X] if where == "first" else [ds.X, ones])
     return ds.replace(X=X, meta={**ds.meta, "bias_column": where})
+
+
+# -- preprocess.json: how a run maps raw inputs to model inputs ----------------------------
+PREPROCESS_KEYS = ("n_inputs", "features", "degree", "scaler")
+MAX_DEGREE = 10  # as data.degree in a config
+
+
+def check_preprocess(pre: Any, where: str = "preprocess",
+                     n_features: int | None = None) -> dict[str, Any]:
+    """``pre`` if it is a preprocessing description a run writes (``preprocess.json``):
+    ``n_inputs`` (int), ``features`` (Playground names) or ``degree`` (1..10) for 2-D
+    inputs, ``scaler`` (see ``scaler_from_dict``) fitted on as many features as the map
+    gives, and that many equal to ``n_features`` (the model's inputs) when given.
+    DataError naming ``where`` otherwise."""
+    from neuralab.data.features import PLAYGROUND_FEATURES, PLAYGROUND_IDS
+    from neuralab.data.scalers import n_statistics, scaler_from_dict
+
+    def bad(msg: str) -> DataError:
+        return DataError(f"{where}: {msg}")
+
+    if not isinstance(pre, dict):
+        raise bad(f"must be a JSON object with keys {', '.join(PREPROCESS_KEYS)}; found "
+                  f"{type(pre).__name__}")
+    unknown = sorted(set(pre) - set(PREPROCESS_KEYS))
+    if unknown:
+        raise bad(f"unknown key(s) {unknown}; the keys are {', '.join(PREPROCESS_KEYS)}")
+    n_inputs, features, degree = pre.get("n_inputs"), pre.get("features"), pre.get("degree")
+    for key, value, high in (("n_inputs", n_inputs, 2**31), ("degree", degree, MAX_DEGREE)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 1 <= value <= high):
+            raise bad(f"{key} is {value!r:.40}; it must be a whole number from 1 to {high}")
+    known = {*PLAYGROUND_FEATURES, *PLAYGROUND_IDS}
+    if features is not None and (not isinstance(features, list) or not features or len(
+            features) > len(known) or not all(isinstance(f, str) and f in known
+                                              for f in features)):
+        raise bad(f"features is {features!r:.60}; it must be a list of the names "
+                  f"{', '.join(PLAYGROUND_FEATURES)}")
+    if features and degree:
+        raise bad("features and degree are both set; a run has one feature map")
+    if (features or degree) and n_inputs not in (None, 2):
+        raise bad(f"features and degree map 2 inputs; n_inputs is {n_inputs}")
+    mapped = (len(features) if features else comb(2 + degree, 2) - 1 if degree
+              else n_inputs)
+    if pre.get("scaler") is not None:
+        try:
+            scaler = scaler_from_dict(pre["scaler"])
+        except (ValueError, TypeError) as exc:
+            raise bad(f"scaler: {exc}") from None
+        stats = n_statistics(scaler)
+        if stats is not None and mapped is not None and stats != mapped:
+            raise bad(f"the scaler was fitted on {stats} features but the inputs give "
+                      f"{mapped}")
+        mapped = stats if mapped is None else mapped
+    if n_features is not None and mapped is not None and mapped != n_features:
+        raise bad(f"gives {mapped} features but the model takes {n_features}")
+    return pre
+
+
+def read_preprocess(path: str | os.PathLike, n_features: int | None = None) -> dict[str, Any]:
+    """A ``preprocess.json`` file, read within ``neuralab.io.LIMITS`` and checked with
+    :func:`check_preprocess`; DataError naming the file otherwise."""
+    text = read_text(path, DataError, "preprocess.json file")
+    return check_preprocess(parse_json(text, str(path), DataError), str(path), n_features)

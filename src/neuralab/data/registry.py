@@ -59,8 +59,10 @@ class DatasetInfo:
         return self.offline(root)
 
 
-def _synthetic(name: str, fn: Callable[..., Dataset], description: str, n: int,
-               n_classes: int | None = 2) -> DatasetInfo:
+def _synthetic(name: str, fn: Callable[..., Dataset], description: str,
+               n_classes: int | None = 2, n: int | None = None) -> DatasetInfo:
+    if n is None:  # the size ``load(name)`` gives: the generator's default
+        n = inspect.signature(fn).parameters["n"].default
     return DatasetInfo(name, "synthetic", fn, description, n_classes=n_classes,
                        input_shape=(2,), sizes={"n": n}, source="generated (neuralab)")
 
@@ -116,12 +118,12 @@ def _med(spec: medmnist.MedSet) -> DatasetInfo:
 
 REGISTRY: dict[str, DatasetInfo] = {info.name: info for info in (
     _synthetic("gaussians", synthetic.gaussians,
-               "Gaussian classes with chosen means and covariances", 200, None),
-    _synthetic("blobs", synthetic.blobs, "isotropic Gaussian blobs (scikit-learn)", 100, 3),
-    _synthetic("moons", synthetic.moons, "two interleaving half circles (scikit-learn)", 100),
-    _synthetic("circles", synthetic.circles, "concentric circles (scikit-learn)", 100),
-    _synthetic("xor", synthetic.xor, "XOR of the coordinate signs", 200),
-    _synthetic("spiral", synthetic.spiral, "interleaved spiral arms, one class per arm", 300),
+               "Gaussian classes with chosen means and covariances", None, n=200),
+    _synthetic("blobs", synthetic.blobs, "isotropic Gaussian blobs (make_blobs)", 3),
+    _synthetic("moons", synthetic.moons, "two interleaving half circles, noise 0.2"),
+    _synthetic("circles", synthetic.circles, "a circle inside a circle, noise 0.1"),
+    _synthetic("xor", synthetic.xor, "XOR of the coordinate signs"),
+    _synthetic("spiral", synthetic.spiral, "interleaved spiral arms, one class per arm"),
     *(_playground(key) for key in playground.PLAYGROUND_SETS),
     DatasetInfo("digits", "image", digits.load_digits,
                 "8x8 handwritten digits shipped with scikit-learn", n_classes=10,
@@ -166,6 +168,14 @@ def check_options(ds: DatasetInfo, options: dict[str, Any]) -> None:
                             + f"; its options are {', '.join(allowed) or '(none)'}")
 
 
+def option_defaults(name: str, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The default of each option of ``name``'s loader (only ``keys`` when given): the one
+    home of what ``load(name)`` means, read by the experiment config."""
+    params = inspect.signature(info(name).loader).parameters
+    return {k: p.default for k, p in params.items()
+            if p.default is not p.empty and (keys is None or k in keys)}
+
+
 def load(name: str, **options: Any) -> Loaded:
     """Load dataset ``name`` with its ``options`` (see ``neuralab data list`` and docs/data.md).
 
@@ -174,6 +184,14 @@ def load(name: str, **options: Any) -> Loaded:
     """
     ds = info(name)
     check_options(ds, options)
+    params = inspect.signature(ds.loader).parameters.values()
+    missing = [p.name for p in params if p.default is p.empty and p.name not in options
+               and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if missing:
+        if missing[0] == "path":
+            raise DataError(f"{ds.name} reads your file: give its path (--path FILE on the "
+                            "command line, data.path in a config, path=... in Python)")
+        raise DataError(f"{ds.name} needs option {missing[0]!r}; give {missing[0]}=...")
     return ds.loader(**options)
 
 

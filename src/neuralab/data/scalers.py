@@ -6,6 +6,7 @@ and saves to / loads from a JSON-ready dict (``to_dict`` / :func:`scaler_from_di
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -156,16 +157,66 @@ SCALERS: dict[str, type[Scaler]] = {cls.kind: cls for cls in (Standardize, MinMa
 
 
 def scaler_from_dict(state: dict[str, Any]) -> Scaler:
-    """Rebuild a scaler saved with :meth:`Scaler.to_dict`."""
+    """Rebuild a scaler saved with :meth:`Scaler.to_dict`.
+
+    The dict may come from a file (``preprocess.json``), so it is checked: a known kind,
+    only that kind's parameters, and fitted statistics that are 1-D lists of finite numbers
+    of one length (spreads > 0, max >= min). ValueError names what is wrong."""
+    if not isinstance(state, dict):
+        raise ValueError(f"a saved scaler must be a JSON object; found {type(state).__name__}")
     kind = check_choice("kind", state.get("kind"), list(SCALERS))
     cls = SCALERS[kind]
     params = {k: v for k, v in state.items() if k != "kind" and k not in cls._state}
+    allowed = {"minmax": {"feature_range"}, "divide": {"c"}}.get(kind, set())
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValueError(f"saved {kind} scaler has unknown key(s) {unknown}; its keys are "
+                         f"{sorted({'kind', *allowed, *cls._state})}")
+    if "feature_range" in params:
+        fr = params["feature_range"]
+        if not isinstance(fr, (list, tuple)) or len(fr) != 2 or not all(
+                _finite_number(v) for v in fr):
+            raise ValueError(f"feature_range={fr!r:.60} is not allowed; it must be [low, high] "
+                             "of finite numbers")
     scaler = cls(**params)
+    lengths = set()
     for key in cls._state:
         if state.get(key) is None:
             raise ValueError(f"saved {kind} scaler lacks its fitted {key!r}")
-        setattr(scaler, key, np.asarray(state[key], dtype=np.float64))
+        try:
+            arr = np.asarray(state[key], dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):
+            arr = np.full(0, np.nan)
+        listed = isinstance(state[key], (list, tuple, np.ndarray))
+        if not listed or arr.ndim != 1 or not arr.size or not np.isfinite(arr).all():
+            raise ValueError(f"saved {kind} scaler's {key!r} must be a list of finite "
+                             "numbers (one per feature)")
+        lengths.add(len(arr))
+        setattr(scaler, key, arr)
+    if len(lengths) > 1:
+        raise ValueError(f"saved {kind} scaler's statistics have different lengths "
+                         f"{sorted(lengths)}")
+    if kind == "standardize" and (scaler.scale_ <= 0).any():
+        raise ValueError("saved standardize scaler has a scale_ <= 0; spreads are > 0")
+    if kind == "minmax" and (scaler.max_ < scaler.min_).any():
+        raise ValueError("saved minmax scaler has max_ < min_")
     return scaler
+
+
+def _finite_number(v: Any) -> bool:
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:  # an int beyond float range
+        return False
+
+
+def n_statistics(scaler: Scaler) -> int | None:
+    """How many features a fitted scaler was fitted on (None for one without statistics)."""
+    for key in scaler._state:
+        return len(getattr(scaler, key))
+    return None
 
 
 def scale(train: Dataset, *others: Dataset, method: str = "standardize",

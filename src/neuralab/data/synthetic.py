@@ -1,8 +1,14 @@
 """Synthetic 2-D classification sets: gaussians, blobs, moons, circles, xor, spiral.
 
-moons, circles and blobs delegate to scikit-learn: with an int ``seed`` the arrays equal
-``sklearn.datasets.make_*(..., random_state=seed)`` exactly. The others draw from a NumPy
+moons, circles and blobs are scikit-learn's ``make_moons``, ``make_circles`` and
+``make_blobs`` written again in NumPy: with an int ``seed`` the arrays equal
+``sklearn.datasets.make_*(..., random_state=seed)`` exactly (tests/data check it), without
+importing scikit-learn (about a second of start-up). The others draw from a NumPy
 ``Generator`` made from ``seed``; no global random state is used.
+
+moons and circles default to the sets the courses train on (CS324: 1,000 points, noise 0.2
+for moons), so ``moons()``, ``load("moons")``, ``neuralab data show moons`` and
+``neuralab train --data moons`` all mean the same data.
 """
 
 from __future__ import annotations
@@ -11,19 +17,32 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from neuralab._checks import check_array, check_positive
+from neuralab._checks import check_array, check_in_range, check_positive
 from neuralab.data.dataset import Dataset
 from neuralab.rng import SeedLike, as_generator
 
 FLOAT = np.float32
 
 
-def _sklearn_seed(seed: SeedLike) -> int | None:
-    """``random_state`` for scikit-learn: an int passes through, a Generator gives one draw."""
+def _legacy_stream(seed: SeedLike) -> np.random.RandomState:
+    """The stream scikit-learn's ``make_*`` draw from, for ``seed``.
+
+    scikit-learn turns ``random_state`` into a legacy ``RandomState``; drawing from the same
+    one is what makes the arrays equal. It is a local object (never NumPy's global state):
+    an int seeds it, None takes fresh entropy, a Generator or SeedSequence gives one draw.
+    """
     if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
         as_generator(seed)  # validates (e.g. negative ints)
-        return None if seed is None else int(seed)
-    return int(as_generator(seed).integers(2**31 - 1))
+        return np.random.RandomState(None if seed is None else int(seed))
+    return np.random.RandomState(int(as_generator(seed).integers(2**31 - 1)))
+
+
+def _shuffled(X: np.ndarray, y: np.ndarray, stream: np.random.RandomState
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's ``utils.shuffle``: one in-place shuffle of the row indices."""
+    order = np.arange(len(y))
+    stream.shuffle(order)
+    return X[order], y[order]
 
 
 def _check_n(n: int, name: str = "n") -> int:
@@ -114,38 +133,79 @@ def blobs(
     n_features: int = 2,
     seed: SeedLike = None,
 ) -> Dataset:
-    """Isotropic Gaussian blobs (scikit-learn's ``make_blobs``): ``X`` (n, n_features)."""
-    from sklearn.datasets import make_blobs
+    """Isotropic Gaussian blobs (scikit-learn's ``make_blobs``): ``X`` (n, n_features).
 
-    _check_n(n)
-    for s in np.atleast_1d(cluster_std):
-        check_positive("cluster_std", s, strict=False)
-    X, y = make_blobs(n_samples=n, n_features=n_features, centers=centers,
-                      cluster_std=cluster_std, random_state=_sklearn_seed(seed))
-    k = centers if np.ndim(centers) == 0 else len(centers)
-    return _dataset(X, y, "blobs", "Gaussian blobs (scikit-learn make_blobs)",
-                    classes=tuple(range(int(k))))
+    ``centers``: how many (drawn uniformly in [-10, 10] per coordinate) or their
+    coordinates (K, n_features); ``cluster_std``: one standard deviation or one per centre.
+    """
+    n = _check_n(n)
+    n_features = _check_n(n_features, "n_features")
+    stream = _legacy_stream(seed)
+    if np.ndim(centers) == 0:
+        k = _check_n(centers, "centers")
+        C = stream.uniform(-10.0, 10.0, size=(k, n_features))
+    else:
+        C = check_array("centers", centers, ndim=2)
+        k, n_features = C.shape
+    stds = np.atleast_1d(np.asarray(cluster_std, dtype=float))
+    for s in stds:
+        check_positive("cluster_std", float(s), strict=False)
+    if np.ndim(cluster_std) == 0:
+        stds = np.full(k, stds[0])
+    elif len(stds) != k:
+        raise ValueError(f"cluster_std has {len(stds)} entries for {k} centers; give one "
+                         "number or one per center")
+    counts = [n // k + (1 if i < n % k else 0) for i in range(k)]
+    X = np.concatenate([stream.normal(loc=C[i], scale=stds[i], size=(m, n_features))
+                        for i, m in enumerate(counts)])
+    X, y = _shuffled(X, np.repeat(np.arange(k), counts), stream)
+    return _dataset(X, y, "blobs", "Gaussian blobs (as scikit-learn's make_blobs)",
+                    classes=tuple(range(k)))
 
 
-def moons(n: int = 100, noise: float = 0.0, *, seed: SeedLike = None) -> Dataset:
-    """Two interleaving half circles (scikit-learn's ``make_moons``): ``X`` (n, 2), y in {0, 1}."""
-    from sklearn.datasets import make_moons
+def _two_arcs(n: int, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``first`` (class 0, n // 2 of them) then ``second`` (class 1), as (X, y)."""
+    X = np.concatenate([first, second])
+    y = np.repeat([0, 1], [n // 2, n - n // 2])
+    return X, y
 
-    X, y = make_moons(n_samples=_check_n(n), noise=_check_noise(noise),
-                      random_state=_sklearn_seed(seed))
-    return _dataset(X, y, "moons", "two interleaving half circles (scikit-learn make_moons)",
-                    classes=(0, 1))
+
+def moons(n: int = 1000, noise: float = 0.2, *, seed: SeedLike = None) -> Dataset:
+    """Two interleaving half circles (scikit-learn's ``make_moons``): ``X`` (n, 2), y in {0, 1}.
+
+    ``noise``: the standard deviation of Gaussian noise added to each coordinate.
+    """
+    n, noise = _check_n(n), _check_noise(noise)
+    stream = _legacy_stream(seed)
+    t_out, t_in = np.linspace(0, np.pi, n // 2), np.linspace(0, np.pi, n - n // 2)
+    X, y = _two_arcs(n, np.column_stack([np.cos(t_out), np.sin(t_out)]),
+                     np.column_stack([1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5]))
+    X, y = _shuffled(X, y, stream)
+    if noise > 0:
+        X += stream.normal(scale=noise, size=X.shape)
+    return _dataset(X, y, "moons", "two interleaving half circles (as scikit-learn's "
+                    "make_moons)", classes=(0, 1))
 
 
 def circles(
-    n: int = 100, noise: float = 0.0, factor: float = 0.8, *, seed: SeedLike = None
+    n: int = 1000, noise: float = 0.1, factor: float = 0.5, *, seed: SeedLike = None
 ) -> Dataset:
-    """A small circle inside a large one (``make_circles``): ``X`` (n, 2), inner circle y = 1."""
-    from sklearn.datasets import make_circles
+    """A small circle inside a large one (``make_circles``): ``X`` (n, 2), inner circle y = 1.
 
-    X, y = make_circles(n_samples=_check_n(n), noise=_check_noise(noise), factor=factor,
-                        random_state=_sklearn_seed(seed))
-    return _dataset(X, y, "circles", "concentric circles (scikit-learn make_circles)",
+    ``factor``: the inner circle's radius (the outer one's is 1), in [0, 1).
+    """
+    n, noise = _check_n(n), _check_noise(noise)
+    factor = float(check_in_range("factor", factor, 0.0, 1.0))
+    stream = _legacy_stream(seed)
+    # endpoint=False: the first point of a circle is not also its last
+    t_out = np.linspace(0, 2 * np.pi, n // 2, endpoint=False)
+    t_in = np.linspace(0, 2 * np.pi, n - n // 2, endpoint=False)
+    X, y = _two_arcs(n, np.column_stack([np.cos(t_out), np.sin(t_out)]),
+                     np.column_stack([np.cos(t_in) * factor, np.sin(t_in) * factor]))
+    X, y = _shuffled(X, y, stream)
+    if noise > 0:
+        X += stream.normal(scale=noise, size=X.shape)
+    return _dataset(X, y, "circles", "concentric circles (as scikit-learn's make_circles)",
                     classes=(0, 1))
 
 

@@ -41,6 +41,8 @@ from pydantic import (
 )
 
 from neuralab._checks import suggest
+from neuralab.data.registry import option_defaults
+from neuralab.io import json_depth
 from neuralab.models import hyperparams as hp
 from neuralab.optim.schedules import SCHEDULES
 
@@ -57,11 +59,15 @@ class ConfigError(ValueError):
 # == 1. the schema ===========================================================================
 SECTIONS = ("data", "model", "optim", "train", "output")
 # Options filled in for a dataset when the config does not give them (shown in config show).
+# The values are the generators' own defaults (neuralab.data.synthetic, their one home), so
+# `neuralab data show moons` and `neuralab train --data moons` mean the same data.
 DATA_DEFAULTS: dict[str, dict[str, Any]] = {
-    "moons": {"n": 1000, "noise": 0.2},  # the CS324 skeleton's make_moons set
-    "circles": {"n": 1000, "noise": 0.1, "factor": 0.5},
+    "moons": option_defaults("moons", ("n", "noise")),  # the CS324 skeleton's set
+    "circles": option_defaults("circles", ("n", "noise", "factor")),
 }
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")  # \Z: "$" would allow "abc\n"
+MAX_CONFIG_BYTES = 2**20  # a config file; far more than any real one
+MAX_DEPTH = 32  # lists and tables inside each other in a value: no setting needs more than 3
 
 
 class _Section(BaseModel):
@@ -430,6 +436,7 @@ class ExperimentConfig(_Section):
         kind, _ = _kind_and_options(self)
         fill_model_defaults(self, kind)
         self.optim._check()  # the schedule's parameters, now that the schedule is known
+        _check_schedule_values(self)
         check_applicable(self)
         return self
 
@@ -442,6 +449,28 @@ class ExperimentConfig(_Section):
     def to_toml(self) -> str:
         """The resolved config as TOML text (reads back to the same config)."""
         return dump_toml(self.to_dict())
+
+
+def _check_schedule_values(cfg: ExperimentConfig) -> None:
+    """Build the schedule once, as training would, so ``step_size = 0``, ``T_max = 0`` or
+    ``gamma = nan`` is refused with its key path before anything is written."""
+    from types import SimpleNamespace
+
+    from neuralab.models._setup import make_scheduler
+
+    optim = cfg.optim
+    if optim.schedule in (None, "none"):
+        return
+    settings = {"schedule": optim.schedule, "schedule_params": dict(optim.schedule_params),
+                "epochs": cfg.train.epochs}
+    try:
+        make_scheduler(SimpleNamespace(lr=1.0), settings)  # only its lr is read
+    except ValueError as exc:
+        message = " ".join(str(exc).split())
+        key = message.partition("=")[0]
+        if key in optim.schedule_params:
+            raise ConfigError(f"optim.schedule_params.{message}") from None
+        raise ConfigError(f"optim.schedule={optim.schedule!r}: {message}") from None
 
 
 def default_name(cfg: ExperimentConfig) -> str:
@@ -615,23 +644,42 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} is not a file")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {path} is over {MAX_CONFIG_BYTES:,} bytes; a config is "
+                          "a few lines of TOML")
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        data = None
+    if data is None or json_depth(data) > MAX_DEPTH + 2:  # + the section and the key
+        raise ConfigError(f"config file {path} nests lists or tables more than {MAX_DEPTH} "
+                          "deep; no setting takes that")
+    return data
 
 
-def parse_value(raw: str) -> Any:
-    """A ``--set`` value: a TOML literal (``0.1``, ``true``, ``[20, 20]``, ``"x"``), else text."""
+def parse_value(raw: str, key: str = "value") -> Any:
+    """A ``--set`` value: a TOML literal (``0.1``, ``true``, ``[20, 20]``, ``"x"``), else text.
+
+    A value nesting lists or tables deeper than MAX_DEPTH is a ConfigError naming ``key``."""
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
+        value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
+    except RecursionError:  # TOML is read recursively: 20,000 brackets exhaust the stack
+        value = None
+    if value is None or json_depth(value) > MAX_DEPTH:
+        raise ConfigError(f"--set {key}: the value nests lists or tables more than "
+                          f"{MAX_DEPTH} deep; no setting takes that")
+    return value
 
 
 def apply_set(data: dict[str, Any], assignment: str) -> None:
@@ -653,7 +701,7 @@ def apply_set(data: dict[str, Any], assignment: str) -> None:
         if not isinstance(child, dict):
             raise ConfigError(f"--set {key}: {'.'.join(parts[:i + 1])} is a value, not a table")
         node = child
-    node[parts[-1]] = parse_value(raw.strip())
+    node[parts[-1]] = parse_value(raw.strip(), key)
 
 
 def load_config(path: str | Path | None = None, sets: list[str] | tuple[str, ...] = (),

@@ -11,31 +11,44 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.experiments.config import ConfigError, load_config
-from neuralab.experiments.prepare import apply_preprocess, load_splits
+from neuralab._atomic import confined, output_file, read_confined
+from neuralab.experiments.config import MAX_CONFIG_BYTES, ConfigError, load_config
+from neuralab.experiments.prepare import apply_preprocess, check_data_memory, load_splits
 from neuralab.experiments.run import atomic_write_json, atomic_write_text
+
+MAX_PREPROCESS_BYTES = 2**20
+MAX_POINTS_BYTES = 256 * 2**20  # a CSV of points to predict: millions of rows
 
 
 def load_model(path: str | Path) -> Any:
+    """The model of a run folder (its model.npz, never through a link out of the folder) or
+    of a model file."""
     from neuralab.models import load
 
     path = Path(path)
     if path.is_dir():
-        path = path / "model.npz"
-    if not path.is_file():
+        found = confined(path, "model.npz")
+        path = found if found is not None else path / "model.npz"
+    if not path.is_file() and not path.is_symlink() and not path.exists():
         raise ConfigError(f"model file {path} does not exist (a run writes model.npz when it "
                           "finishes; resume an unfinished run first)")
-    return load(path)
+    return load(path)  # names a FIFO, a folder or a symlink loop as what it is
 
 
 def _preprocess_for(model_path: Path) -> dict[str, Any]:
-    pre = model_path.parent / "preprocess.json"
-    if pre.is_file():
-        try:
-            return json.loads(pre.read_text(encoding="utf-8"))
-        except ValueError:
-            raise ConfigError(f"{pre} is not valid JSON") from None
-    return {}
+    """preprocess.json beside ``model_path`` ({} when there is none); read only inside that
+    folder."""
+    folder = model_path.parent
+    raw = read_confined(folder, "preprocess.json", MAX_PREPROCESS_BYTES)
+    if raw is None:
+        return {}
+    try:
+        pre = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ConfigError(f"{folder / 'preprocess.json'} is not valid JSON") from None
+    from neuralab.data.prepare import check_preprocess  # keys, kinds and sizes from a file
+
+    return check_preprocess(pre, str(folder / "preprocess.json"))
 
 
 def eval_run(run_dir: str | Path, *, data: str | None = None, path: str | None = None,
@@ -46,9 +59,10 @@ def eval_run(run_dir: str | Path, *, data: str | None = None, path: str | None =
     from neuralab.train.metrics import confusion_matrix
 
     run_dir = Path(run_dir)
-    if not (run_dir / "config.toml").is_file():
+    config = confined(run_dir, "config.toml", MAX_CONFIG_BYTES) if run_dir.is_dir() else None
+    if config is None:
         raise ConfigError(f"{run_dir} is not a run folder (it has no config.toml)")
-    cfg = load_config(run_dir / "config.toml")
+    cfg = load_config(config)
     est = load_model(run_dir)
     dcfg = cfg.data
     if data is not None and data != dcfg.name:
@@ -57,6 +71,7 @@ def eval_run(run_dir: str | Path, *, data: str | None = None, path: str | None =
     updates = {k: v for k, v in (("path", path), ("root", root)) if v is not None}
     if updates:
         dcfg = type(dcfg).model_validate({**dcfg.model_dump(), **updates})
+    check_data_memory(dcfg)  # a run folder from someone may ask for 10**12 samples
     parts = load_splits(dcfg, offline=offline)
     if split not in parts or parts[split] is None:
         have = [k for k, v in parts.items() if v is not None]
@@ -91,12 +106,20 @@ def read_points(path: str | Path) -> tuple[list[str], np.ndarray]:
     """Header and numbers of a CSV of input points (one row per point)."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"points file {path} does not exist")
+        what = "does not exist" if not path.exists() else "is not a regular file"
+        raise ConfigError(f"points file {path} {what}")
+    if path.stat().st_size > MAX_POINTS_BYTES:
+        raise ConfigError(f"points file {path} is {path.stat().st_size:,} bytes; at most "
+                          f"{MAX_POINTS_BYTES:,} are read (split it)")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         raise ConfigError(f"points file {path} cannot be read as UTF-8 text") from None
-    rows = [r for r in csv.reader(io.StringIO(text)) if r]
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = [r for r in reader if r]
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
+        raise ConfigError(f"{path} line {reader.line_num}: {exc}") from None
     if not rows:
         raise ConfigError(f"points file {path} is empty; it needs a header row and one row per "
                           "point")
@@ -128,6 +151,7 @@ def read_points(path: str | Path) -> tuple[list[str], np.ndarray]:
 def predict_file(model: str | Path, points: str | Path, output: str | Path) -> int:
     """Write predictions (and class probabilities where the model has them) for each point
     of the CSV ``points`` to ``output``; returns the number of points."""
+    output = output_file(output)  # before any work: a missing folder is not created
     model = Path(model)
     est = load_model(model)
     pre = _preprocess_for(model if model.is_file() else model / "model.npz")

@@ -19,6 +19,9 @@ JSON description of the preprocessing (``preprocess.json`` in a run folder), so
 
 from __future__ import annotations
 
+import itertools
+import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,12 +91,13 @@ class Prepared:
                 else str(c) for c in classes]
 
 
-def _how_to_get(name: str) -> str:
+def _how_to_get(name: str, flags: str = "") -> str:
+    """How to get dataset ``name``; ``flags`` go inside the quoted command."""
     from neuralab.data import registry
 
     info = registry.info(name)
     if info.remotes:
-        return f"download it with `neuralab data get {info.name}`"
+        return f"download it with `neuralab data get {info.name}{flags}`"
     return "check the path"
 
 
@@ -113,8 +117,9 @@ def _check_files(cfg: DataConfig) -> None:
     if cfg.root is not None:
         p = Path(cfg.root).expanduser()
         if not p.is_dir():
-            raise ConfigError(f"data folder {p} does not exist; {_how_to_get(cfg.name)} "
-                              f"--root {p}, or point data.root at the folder holding the files")
+            how = _how_to_get(cfg.name, f" --root {p}")
+            raise ConfigError(f"data folder {p} does not exist; {how}, or point data.root at "
+                              "the folder holding the files")
 
 
 def load_splits(cfg: DataConfig, *, offline: bool = False) -> dict[str, Any]:
@@ -198,6 +203,7 @@ def prepare(cfg: DataConfig, *, offline: bool = False) -> Prepared:
     """Load and preprocess the data a config asks for."""
     from neuralab.data.scalers import SCALERS
 
+    check_data_memory(cfg)
     parts = load_splits(cfg, offline=offline)
     train = parts["train"]
     raw = {k: ds.X.reshape(len(ds), -1) for k, ds in parts.items() if ds is not None}
@@ -257,7 +263,120 @@ def prepare_experiment(cfg: ExperimentConfig, *, offline: bool = False) -> Exper
     """
     data = prepare(cfg.data, offline=offline)
     check_task(cfg, data)
+    check_model_memory(cfg, data)
     return Experiment(cfg, data, build_estimator(cfg))
+
+
+# -- memory: refuse what cannot fit before a run folder exists ---------------------------------
+# The estimates are lower bounds (the arrays training must hold at once), so a refusal is
+# never wrong; a run that passes may still need a few times more for temporaries.
+GENERATED = ("synthetic", "playground", "signal")  # data made in memory from a sample count
+COUNT_OPTIONS = ("n", "n_train", "n_test", "n_per_class")
+
+
+def available_memory() -> int | None:
+    """Bytes this process may use: the least of the physical memory, the address-space limit
+    (``ulimit -v``) and the cgroup's ``memory.max`` (a container or batch job); None if
+    none is known."""
+    import resource
+
+    limits = []
+    try:
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        limits.append(soft)
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            text = f.read(64).strip()
+        if text.isdigit():
+            limits.append(int(text))
+    except OSError:
+        pass
+    return min(limits) if limits else None
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes as 512 B, 3.2 MiB, 74.5 GiB, 3.6 TiB (beyond PiB: 2.0e+31 B)."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{float(n):.1e} B"
+
+
+def _refuse(setting: str, need: int, what: str, fix: str) -> None:
+    have = available_memory()
+    if have is not None and need > have:
+        raise ConfigError(f"{setting}: {what} need at least {format_bytes(need)}, more than "
+                          f"the {format_bytes(have)} of memory this process may use; {fix}")
+
+
+def _count(value: Any, n_classes: int) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value * n_classes
+    if isinstance(value, (list, tuple)):
+        return sum(v for v in value if isinstance(v, int) and not isinstance(v, bool))
+    return 0
+
+
+def check_data_memory(cfg: DataConfig) -> None:
+    """Refuse a generated data set too large for memory (``data.options.n = 10**12``)
+    before it is generated."""
+    from neuralab.data import registry
+
+    info = registry.info(cfg.name)
+    if info.kind not in GENERATED:
+        return  # read from files: their size bounds them
+    means = cfg.options.get("means")
+    classes = len(means) if isinstance(means, (list, tuple)) else 2
+    given = {k: v for k, v in cfg.options.items() if k in COUNT_OPTIONS}
+    n = sum(_count(v, classes if k == "n_per_class" else 1) for k, v in given.items())
+    features = cfg.options.get("n_features", math.prod(info.input_shape or (1,)))
+    if not n or not isinstance(features, int) or isinstance(features, bool):
+        return
+    need = n * (max(features, 1) + 1) * 8  # X and y in float64, once
+    key, value = max(given.items(), key=lambda kv: _count(kv[1], classes))
+    _refuse(f"data.options.{key}={value!r}", need, f"{n:,} samples of {features} features",
+            "ask for fewer samples")
+
+
+def network_sizes(cfg: ExperimentConfig, n_features: int, n_outputs: int) -> list[int]:
+    """The widths of the network's layers, inputs to outputs (no hidden layer for the
+    linear models)."""
+    from neuralab.experiments.config import _kind_and_options
+
+    kind, options = _kind_and_options(cfg)
+    hidden = list(options.get("hidden") or []) if kind in ("mlp", "mlp_regressor") else []
+    return [n_features, *hidden, n_outputs]
+
+
+def check_model_memory(cfg: ExperimentConfig, data: Prepared) -> None:
+    """Refuse a model whose weights, gradients, optimizer state and activations cannot fit
+    in memory (``--hidden 100000,100000``), naming the setting and the estimate."""
+    X, y = data.sets["train"]
+    classes = len(np.unique(y)) if is_classifier(cfg) else 1
+    ovr = cfg.model.kind == "ovr"
+    sizes = network_sizes(cfg, int(X.shape[1]), 1 if ovr or classes == 2 else classes)
+    params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    params *= classes if ovr else 1
+    itemsize = 4 if cfg.train.dtype == "float32" else 8
+    optim = cfg.optim
+    state = {"adam": 2, "rmsprop": 1}.get(optim.optimizer or "", 0) + (
+        1 if optim.momentum and optim.optimizer in ("sgd", "rmsprop") else 0)
+    batch = len(y) if cfg.train.batch_size == "full" else min(int(cfg.train.batch_size), len(y))
+    # weights + gradients + optimizer state, and each layer's output over one batch
+    need = params * itemsize * (2 + state) + batch * sum(sizes[1:]) * itemsize
+    hidden = sizes[1:-1]
+    setting = (f"model.hidden={hidden}" if hidden and max(hidden) >= max(sizes[0], sizes[-1])
+               else f"model.kind={cfg.model.kind!r} on {sizes[0]:,} input features")
+    _refuse(setting, need, f"{params:,} parameters ({cfg.train.dtype}) and their "
+            "activations", "use smaller layers" if hidden else "use fewer features")
 
 
 def class_errors(est: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -271,5 +390,6 @@ def class_errors(est: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(per_class_error(t, p, len(classes)), dtype=float)
 
 
-__all__ = ["Experiment", "Prepared", "apply_preprocess", "check_task", "class_errors",
-           "load_splits", "prepare", "prepare_experiment"]
+__all__ = ["Experiment", "Prepared", "apply_preprocess", "available_memory",
+           "check_data_memory", "check_model_memory", "check_task", "class_errors",
+           "format_bytes", "load_splits", "network_sizes", "prepare", "prepare_experiment"]

@@ -29,9 +29,11 @@ written after the checkpoint it continues from.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import shutil
 import signal
 import threading
 import time
@@ -41,13 +43,16 @@ from typing import Any
 
 import numpy as np
 
-from neuralab._atomic import atomic_file
+from neuralab._atomic import append_line, atomic_file, confined, read_confined
+from neuralab._lock import lock_folder
 from neuralab._metrics_csv import TEXT_COLUMNS, csv_line, csv_text
 from neuralab.exceptions import NeuralabError, TrainingDiverged
 from neuralab.experiments.config import (
+    MAX_CONFIG_BYTES,
     ConfigError,
     ExperimentConfig,
     default_name,
+    fmt_value,
     is_classifier,
     load_config,
 )
@@ -86,50 +91,56 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
-def append_line(path: str | os.PathLike, line: str) -> None:
-    """Append one line with a single ``write`` call (O_APPEND)."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (line.rstrip("\n") + "\n").encode("utf-8"))
-    finally:
-        os.close(fd)
-
-
 def new_run_dir(parent: str | os.PathLike, name: str, now: float | None = None, *,
-                subdirs: tuple[str, ...] = ("checkpoints", "plots")) -> Path:
+                subdirs: tuple[str, ...] = ("checkpoints", "plots"),
+                setting: str = "output.dir") -> Path:
     """Create ``parent/<name>-<YYYYMMDD-HHMMSS>`` (``-2``, ``-3``, ... if taken) with
-    ``subdirs`` inside (a study folder uses the same rule)."""
-    parent = Path(parent)
+    ``subdirs`` inside (a study folder uses the same rule).
+
+    ``parent`` is taken as given: ``~`` is expanded, ``..`` and absolute paths are allowed
+    (only a new folder is ever created in it). A parent that cannot be a folder (a file, a
+    name too long, no permission) is a ValueError naming ``setting``.
+    """
+    parent = Path(parent).expanduser()
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+        base = f"{name}-{stamp}"
+        for i in range(1, 1000):
+            path = parent / (base if i == 1 else f"{base}-{i}")
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            for sub in subdirs:
+                (path / sub).mkdir()
+            return path
     except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"output.dir {parent} is a file, not a folder") from None
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    base = f"{name}-{stamp}"
-    for i in range(1, 1000):
-        path = parent / (base if i == 1 else f"{base}-{i}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        for sub in subdirs:
-            (path / sub).mkdir()
-        return path
+        raise ValueError(f"{setting} {fmt_value(str(parent))} is a file, not a folder") from None
+    except OSError as exc:
+        if exc.errno not in (errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.EROFS,
+                             errno.ELOOP):
+            raise  # a full disk: the machine's fault, not the setting's
+        raise ValueError(f"{setting} {fmt_value(str(parent))}: cannot create a folder there "
+                         f"({exc.strerror})") from None
     raise ValueError(f"could not create a run folder for {name!r} in {parent}")
 
 
 def versions() -> dict[str, str]:
     """Versions of Python, neuralab and the main libraries (for summary.json)."""
     import platform
+    from importlib import metadata
 
     from neuralab import __version__
 
     out = {"neuralab": __version__, "numpy": np.__version__,
            "python": platform.python_version(), "platform": platform.platform()}
-    for mod in ("sklearn", "matplotlib"):
+    # read from the installed packages' metadata: importing scikit-learn to ask its version
+    # cost a quick run 2 s
+    for mod, dist in (("sklearn", "scikit-learn"), ("matplotlib", "matplotlib")):
         try:
-            out[mod] = __import__(mod).__version__
-        except ImportError:  # pragma: no cover - optional
+            out[mod] = metadata.version(dist)
+        except metadata.PackageNotFoundError:  # pragma: no cover - optional
             pass
     return out
 
@@ -141,20 +152,26 @@ def config_header(cfg: ExperimentConfig) -> str:
             "neuralab train --resume <this folder>\n\n")
 
 
+MAX_SUMMARY_BYTES = 4 * 2**20
+
+
 def read_summary(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """``run_dir``'s summary.json, or ``{}`` when it is missing or unreadable."""
+    """``run_dir``'s summary.json, or ``{}`` when it is missing, unreadable or not a JSON
+    object. A link out of the folder is a ValueError."""
+    data = read_confined(run_dir, "summary.json", MAX_SUMMARY_BYTES)
     try:
-        return json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = json.loads(data) if data is not None else {}
+    except ValueError:  # a torn or foreign file: summary.json is rewritten as the run goes
         return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, np.ndarray] | None:
     """The arrays of ``run_dir``'s last checkpoint, or None before the first one."""
     from neuralab.io import load_arrays
 
-    path = run_dir / CHECKPOINT
-    return load_arrays(path)[1] if path.is_file() else None
+    path = confined(run_dir, CHECKPOINT)
+    return load_arrays(path)[1] if path is not None else None
 
 
 def resumed_epoch(state: dict[str, np.ndarray] | None) -> int:
@@ -350,7 +367,18 @@ class RunInterrupted(NeuralabError):
 
 
 class RunFailed(NeuralabError):
-    """Training failed (e.g. diverged); the run folder keeps what was recorded."""
+    """Training failed (it diverged, or the disk filled up); the run folder keeps what was
+    recorded and its summary.json says why. ``exit_code``: 2 when the input is to blame, 1
+    for the machine (the CLI exits with it)."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# errno values of a fault of the machine rather than of the input (exit code 1)
+ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM,
+                      errno.EMFILE, errno.ENFILE)
 
 
 @dataclass
@@ -388,7 +416,37 @@ class Run:
 
     def execute(self, state: dict[str, np.ndarray] | None) -> RunResult:
         """Train from ``state`` (a checkpoint, or None to start), recording everything;
-        Ctrl-C and divergence end with their status in summary.json."""
+        Ctrl-C, divergence and failures (a full disk, no memory) end with their status in
+        summary.json: never a run left saying ``running``."""
+        try:
+            return self._execute(state)
+        except (RunInterrupted, RunFailed):
+            raise
+        except Exception as exc:
+            self.reporter.stop()
+            where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+            text = " ".join(f"{where}{getattr(exc, 'strerror', None) or exc}".split())
+            self._record_failure(text or type(exc).__name__)
+            if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+                saved = resumed_epoch(_checkpoint_or_none(self.run_dir))
+                where = f"its last checkpoint is after epoch {saved}" if saved else (
+                    "no checkpoint yet")
+                raise RunFailed(f"{text}; the run stopped ({where}); free some space, then: "
+                                f"neuralab train --resume {self.run_dir}", exit_code=1) from None
+            raise
+
+    def _record_failure(self, text: str) -> None:
+        """summary.json says ``failed`` and why, if the disk still takes a small file."""
+        try:
+            self.log(f"failed: {text}")
+        except OSError:
+            pass
+        try:
+            self.write_summary({"status": "failed", "error": text})
+        except OSError:
+            pass  # the lock shows the run is not live; --resume still works
+
+    def _execute(self, state: dict[str, np.ndarray] | None) -> RunResult:
         run_dir = self.run_dir
         atomic_write_json(run_dir / "preprocess.json", self.data.preprocess)
         resumed_from = resumed_epoch(state)
@@ -518,7 +576,9 @@ class Run:
         rows = self.metrics.rows
         plots: list[str] = []
         if self.cfg.output.plots:
-            plots = make_plots(est, self.data, self.cfg, self.run_dir / "plots", rows, self.log)
+            with self.reporter.status("drawing plots…"):  # a few silent seconds otherwise
+                plots = make_plots(est, self.data, self.cfg, self.run_dir / "plots", rows,
+                                   self.log)
         final = _final_metrics(est, self.data, self.classifier)
         single = [r for r in rows if "classifier" not in r]
         if hasattr(est, "estimators_"):
@@ -610,40 +670,78 @@ def _weight_norm(est: Any) -> dict[str, float]:
     return {"weight_norm": float(np.linalg.norm(np.asarray(est.coef_, dtype=float)))}
 
 
+def _checkpoint_or_none(run_dir: Path) -> dict[str, np.ndarray] | None:
+    """The last checkpoint, or None when there is none or it cannot be read (a failure is
+    being reported: do not raise another)."""
+    try:
+        return load_checkpoint(run_dir)
+    except (OSError, ValueError):
+        return None
+
+
 # -- entry points -------------------------------------------------------------------------------
 def run_experiment(cfg: ExperimentConfig, *, quiet: bool = False, offline: bool = False,
                    reporter: Reporter | None = None) -> RunResult:
-    """Train ``cfg`` into a new run folder under ``cfg.output.dir``; returns the result."""
+    """Train ``cfg`` into a new run folder under ``cfg.output.dir``; returns the result.
+
+    Everything is checked (the config, the data, the memory the model needs) before the
+    folder is created; a folder whose config.toml could not be written is removed again,
+    so a failed start leaves nothing behind. The folder is locked while the run trains.
+    """
     name = default_name(cfg)
     cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"name": name})})
     exp = prepare_experiment(cfg, offline=offline)
     run_dir = new_run_dir(cfg.output.dir, name)
-    atomic_write_text(run_dir / "config.toml", config_header(cfg) + cfg.to_toml())
-    return Run(run_dir, exp, quiet=quiet, reporter=reporter).execute(state=None)
+    with lock_folder(run_dir):
+        try:
+            atomic_write_text(run_dir / "config.toml", config_header(cfg) + cfg.to_toml())
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing in it to resume
+            raise
+        return Run(run_dir, exp, quiet=quiet, reporter=reporter).execute(state=None)
+
+
+def check_extension(cfg: ExperimentConfig, epochs: int) -> None:
+    """Refuse ``--resume --epochs`` where training longer would change the schedule of the
+    epochs already trained: a cosine schedule whose ``T_max`` defaulted to train.epochs."""
+    optim = cfg.optim
+    if optim.schedule == "cosine" and "T_max" not in optim.schedule_params:
+        raise ConfigError(
+            f"--epochs {epochs}: this run's cosine schedule anneals over its "
+            f"train.epochs={cfg.train.epochs} (optim.schedule_params.T_max is not set); "
+            f"going on to {epochs} would stretch it mid-run, which is neither this run "
+            f"continued nor a fresh {epochs}-epoch run; start a new run with --epochs {epochs}")
 
 
 def resume_run(run_dir: str | Path, *, quiet: bool = False, epochs: int | None = None,
                offline: bool = False, reporter: Reporter | None = None) -> RunResult:
     """Continue the run in ``run_dir`` from its last checkpoint (or from the start when it
     was stopped before the first one). ``epochs`` extends a run to more epochs."""
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).expanduser()
     if not run_dir.is_dir():
         raise ConfigError(f"run folder {run_dir} does not exist")
-    if not (run_dir / "config.toml").is_file():
+    if not os.path.lexists(run_dir / "config.toml"):
         raise ConfigError(f"{run_dir} is not a run folder (it has no config.toml)")
-    cfg = load_config(run_dir / "config.toml")
-    if epochs is not None and epochs != cfg.train.epochs:
-        cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs": epochs})})
-        atomic_write_text(run_dir / "config.toml", config_header(cfg) + cfg.to_toml())
-    summary = read_summary(run_dir)
-    if summary.get("status") == "finished" and (run_dir / "model.npz").is_file() and (
-            epochs is None or summary.get("epochs_requested") == cfg.train.epochs):
-        if not quiet:
-            print(f"{run_dir} already finished; nothing to resume")
-        return RunResult(run_dir, summary, None, None)
-    exp = prepare_experiment(cfg, offline=offline)
-    state = load_checkpoint(run_dir)
-    return Run(run_dir, exp, quiet=quiet, reporter=reporter).execute(state)
+    # one process at a time; links out of the folder refused; stale temporary files removed
+    with lock_folder(run_dir):
+        config = confined(run_dir, "config.toml", MAX_CONFIG_BYTES)
+        if config is None:  # removed since it was looked at
+            raise ConfigError(f"{run_dir} is not a run folder (it has no config.toml)")
+        cfg = load_config(config)
+        if epochs is not None and epochs != cfg.train.epochs:
+            check_extension(cfg, epochs)
+            cfg = cfg.model_copy(update={"train": cfg.train.model_copy(
+                update={"epochs": epochs})})
+            atomic_write_text(run_dir / "config.toml", config_header(cfg) + cfg.to_toml())
+        summary = read_summary(run_dir)
+        if summary.get("status") == "finished" and confined(run_dir, "model.npz") and (
+                epochs is None or summary.get("epochs_requested") == cfg.train.epochs):
+            if not quiet:
+                print(f"{run_dir} already finished; nothing to resume")
+            return RunResult(run_dir, summary, None, None)
+        exp = prepare_experiment(cfg, offline=offline)
+        state = load_checkpoint(run_dir)
+        return Run(run_dir, exp, quiet=quiet, reporter=reporter).execute(state)
 
 
 __all__ = ["CHECKPOINT", "FILES", "MetricsFile", "Recorder", "Run", "RunFailed",

@@ -20,6 +20,7 @@ from neuralab._malloc import keep_large_allocations
 from neuralab.models._hyper import check_common_params
 from neuralab.models._params import Params, not_fitted
 from neuralab.models._persistence import REGISTRY, CheckpointMixin
+from neuralab.models._repr import HTMLRepr
 from neuralab.models._setup import (
     make_generators,
     make_optimizer,
@@ -36,7 +37,7 @@ from neuralab.train.loop import Trainer, fit_loop
 from neuralab.train.metrics import accuracy, evaluate, predict_chunks
 
 
-class NetEstimator(CheckpointMixin, Params):
+class NetEstimator(HTMLRepr, CheckpointMixin, Params):
     """Base of the network-backed estimators (see the module docstring)."""
 
     _probabilistic: ClassVar[bool] = True

@@ -83,8 +83,8 @@ def check_common_params(p: Callable[..., Any], model: str | None = None) -> dict
         return hp.check(name, get(name), model)
 
     cfg: dict[str, Any] = {name: check(name) for name in (
-        "epochs", "eval_every", "train_metrics", "shuffle", "optimizer", "nesterov", "l1", "l2", "flooding",
-        "schedule", "early_stopping", "patience", "min_delta", "monitor",
+        "epochs", "eval_every", "train_metrics", "shuffle", "optimizer", "nesterov", "l1", "l2",
+        "flooding", "schedule", "early_stopping", "patience", "min_delta", "monitor",
         "restore_best_weights", "target_accuracy")}
     cfg["dtype"] = check_dtype(get("dtype"))
     E = hp.check("n_models", get("n_models"), model)

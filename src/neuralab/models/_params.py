@@ -15,6 +15,7 @@ import numpy as np
 
 from neuralab._checks import suggest
 from neuralab.exceptions import NeuralabError
+from neuralab.rng import seed_sequence_from_json
 
 
 class NotFittedError(NeuralabError, ValueError, AttributeError):
@@ -168,7 +169,13 @@ def upgrade_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def params_from_json(params: dict[str, Any], registry: dict[str, type]) -> dict[str, Any]:
-    """Constructor arguments from their JSON form (old parameter names mapped to new)."""
+    """Constructor arguments from their JSON form (old parameter names mapped to new).
+
+    The JSON comes from a file, so its shape is checked: a ValueError names what is wrong
+    (a stored SeedSequence must be one NumPy writes: see ``rng.seed_sequence_from_json``)."""
+    if not isinstance(params, dict):
+        raise ValueError(f"stored parameters must be a JSON object; found "
+                         f"{type(params).__name__}")
     return {k: _decode(v, registry) for k, v in upgrade_params(params).items()}
 
 
@@ -177,15 +184,15 @@ def _decode(v: Any, registry: dict[str, type]) -> Any:
         return [_decode(x, registry) for x in v]
     if isinstance(v, dict):
         if "__tuple__" in v:
+            if set(v) != {"__tuple__"} or not isinstance(v["__tuple__"], list):
+                raise ValueError(f"a stored tuple must be {{'__tuple__': [...]}}; found {v!r:.60}")
             return tuple(_decode(x, registry) for x in v["__tuple__"])
         if "__seed_sequence__" in v:
-            s = v["__seed_sequence__"]
-            return np.random.SeedSequence(s["entropy"], spawn_key=tuple(s["spawn_key"]),
-                                          pool_size=s["pool_size"])
+            return seed_sequence_from_json(v["__seed_sequence__"])
         if "__estimator__" in v:
-            cls = registry.get(v["__estimator__"])
-            if cls is None:
-                raise ValueError(f"unknown estimator {v['__estimator__']!r}")
+            cls = registry.get(str(v["__estimator__"]))
+            if cls is None or set(v) != {"__estimator__", "params"}:
+                raise ValueError(f"unknown estimator {v['__estimator__']!r:.60}")
             return cls(**params_from_json(v["params"], registry))
         return {k: _decode(x, registry) for k, x in v.items()}
     return v

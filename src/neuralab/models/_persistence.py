@@ -7,16 +7,17 @@
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from neuralab.exceptions import ModelFileError
 from neuralab.io import from_json_text, json_text, load_arrays, save_arrays
+from neuralab.models._members import members_params, members_state
 from neuralab.models._params import params_from_json, params_to_json, upgrade_params
-from neuralab.models._setup import member_seeds
+from neuralab.rng import check_generator_state
 from neuralab.train.history import History
 
 if TYPE_CHECKING:
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, type] = {}  # estimator class name -> class, for model files
 # Parameters that may differ between a checkpoint and the estimator resuming it.
 RESUME_FREE = frozenset({"epochs", "verbose", "callbacks"})
+# What a bad file can make loading raise before the checks name the problem; each becomes a
+# ModelFileError naming the file (the checks below catch what they can first, by name).
+LOAD_ERRORS = (KeyError, ValueError, TypeError, IndexError, ArithmeticError, RecursionError,
+                AttributeError)
 
 
 class CheckpointMixin:
@@ -42,15 +47,9 @@ class CheckpointMixin:
         if not 0 <= int(i) < E:
             raise ValueError(f"member index {i} is out of range; this ensemble has {E} members")
         i = int(i)
-        params = self.get_params(deep=False)
-        params.update(n_models=None,
-                      random_state=member_seeds(self._param("random_state"), E)[i])
-        for name in ("lr", "momentum", "weight_decay"):
-            if name in params and np.ndim(params[name]) > 0:
-                params[name] = float(np.asarray(params[name])[i])
-        est = type(self)(**params)
+        est = type(self)(**members_params(self.get_params(deep=False), i, E))
         cfg = est._validate_params()
-        state = _member_state(self.checkpoint(), i, E)
+        state = members_state(self.checkpoint(), i, E)
         est._setup(self.n_features_in_, None, cfg, meta=state)
         est._load_state(state, check_params=False)
         return est
@@ -82,6 +81,7 @@ class CheckpointMixin:
         return out
 
     def _load_state(self, state: dict[str, np.ndarray], *, check_params: bool) -> None:
+        check_checkpoint(state)
         name = str(state.get("meta/estimator", ""))
         if name != type(self).__name__:
             raise ValueError(f"the checkpoint holds a {name or 'unknown estimator'}; this is a "
@@ -90,6 +90,7 @@ class CheckpointMixin:
         if n_in != self.n_features_in_:
             raise ValueError(f"the checkpoint was trained on {n_in} features; X has "
                              f"{self.n_features_in_}")
+        _check_against_net(state, self._trainer)
         if check_params:
             saved = upgrade_params(from_json_text(state["meta/params"]))
             mine = params_to_json(self.get_params(deep=False))
@@ -124,8 +125,13 @@ class CheckpointMixin:
 
     @staticmethod
     def load_checkpoint(path: str | os.PathLike) -> dict[str, np.ndarray]:
-        """The checkpoint dict stored in a file written by :meth:`save`/:meth:`save_checkpoint`."""
+        """The checkpoint dict stored in a file written by :meth:`save`/:meth:`save_checkpoint`
+        (checked: :class:`ModelFileError` naming the file if it is not a valid one)."""
         _, arrays = load_arrays(path)
+        try:
+            check_checkpoint(arrays)
+        except LOAD_ERRORS as exc:
+            raise load_error(path, "checkpoint", exc) from None
         return arrays
 
     @classmethod
@@ -141,38 +147,179 @@ class CheckpointMixin:
             raise ModelFileError(f"{path} holds a {name}, not a {cls.__name__}")
         try:
             return CheckpointMixin._from_state(arrays)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ModelFileError(f"{path} is not a valid {name} model file: {exc}") from None
+        except LOAD_ERRORS as exc:
+            raise load_error(path, str(name), exc) from None
 
     @staticmethod
     def _from_state(state: dict[str, np.ndarray]) -> NetEstimator:
-        """A fitted estimator rebuilt from a checkpoint dict (class and parameters inside)."""
-        klass = REGISTRY[str(state["meta/estimator"])]
-        est = klass(**params_from_json(json.loads(str(state["meta/params"])), REGISTRY))
+        """A fitted estimator rebuilt from a checkpoint dict (class and parameters inside).
+
+        Everything in the dict that sizes work is checked before the network is built:
+        its declared architecture must match the weights the dict holds."""
+        check_checkpoint(state)
+        klass = REGISTRY.get(str(state["meta/estimator"]))
+        if klass is None:
+            raise ValueError(f"unknown estimator {str(state['meta/estimator'])!r:.60}")
+        est = klass(**params_from_json(from_json_text(state["meta/params"], "meta/params"),
+                                       REGISTRY))
         cfg = est._validate_params()
+        _check_architecture(state, est, cfg)
         est._setup(int(state["meta/n_features_in"]), None, cfg, meta=state)
         est._load_state(state, check_params=False)
         return est
 
 
-def _member_state(state: dict[str, np.ndarray], i: int, E: int) -> dict[str, np.ndarray]:
-    """Slice member ``i`` out of an ensemble checkpoint (a single-model checkpoint)."""
-    out: dict[str, np.ndarray] = {}
+def load_error(path: str | os.PathLike, what: str, exc: BaseException) -> ModelFileError:
+    """The one error a bad file gives: the file, what it should be, what is wrong."""
+    detail = (f"the array {exc.args[0]!r} is missing" if isinstance(exc, KeyError) and exc.args
+              else " ".join(str(exc).split()) or type(exc).__name__)
+    return ModelFileError(f"{path} is not a valid {what} model file: {detail}"
+                          if what != "checkpoint" else f"{path} is not a valid checkpoint: "
+                          f"{detail}")
+
+
+# -- checking a checkpoint read from a file ------------------------------------------------
+MAX_EPOCHS = 2**31  # trainer/epoch (and history length) of a file
+WEIGHT_PREFIXES = ("net/", "frozen/", "stop/early/best_state/")
+
+
+def _array(state: dict[str, Any], key: str, kinds: str, ndim: int | None = None,
+           shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """``state[key]`` as an array whose dtype kind is in ``kinds`` (and given rank/shape)."""
+    if key not in state:
+        raise ValueError(f"the array {key!r} is missing")
+    arr = np.asarray(state[key])
+    names = {"b": "booleans", "i": "integers", "u": "integers", "f": "real floats",
+             "U": "text"}
+    if arr.dtype.kind not in kinds or arr.dtype.names is not None:
+        want = " or ".join(dict.fromkeys(names[k] for k in kinds))
+        raise ValueError(f"array {key!r} has dtype {arr.dtype}; it must hold {want}")
+    if (ndim is not None and arr.ndim != ndim) or (shape is not None and arr.shape != shape):
+        want = f"shape {shape}" if shape is not None else f"{ndim} dimension(s)"
+        raise ValueError(f"array {key!r} has shape {arr.shape}; it must have {want}")
+    return arr
+
+
+def _int(state: dict[str, Any], key: str, low: int, high: int) -> int:
+    value = int(_array(state, key, "iu", ndim=0))
+    if not low <= value <= high:
+        raise ValueError(f"{key} is {value}; it must lie in [{low}, {high}]")
+    return value
+
+
+def check_checkpoint(state: dict[str, Any]) -> None:
+    """ValueError naming the array when a checkpoint dict (from a file or a caller) is not
+    what :meth:`CheckpointMixin.checkpoint` writes: scalars of the right kind and range,
+    generator states NumPy would write, weights of real floats and finite (except members
+    of an ensemble that diverged), histories as long as the epochs trained, classes sorted
+    and distinct. Needs no estimator, so it runs before anything is built."""
+    name = _array(state, "meta/estimator", "U", ndim=0)
+    if str(name) not in REGISTRY:
+        raise ValueError(f"meta/estimator {str(name)!r:.60} is not a neuralab estimator")
+    _array(state, "meta/params", "U", ndim=0)
+    _int(state, "meta/n_features_in", 1, 2**40)
+    if "meta/n_outputs" in state:
+        _int(state, "meta/n_outputs", 1, 2**40)
+    if "meta/y_ndim" in state:
+        _int(state, "meta/y_ndim", 1, 2)
+    if "meta/classes" in state:
+        classes = _array(state, "meta/classes", "biufU", ndim=1)
+        if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+            raise ValueError("meta/classes holds NaN or infinite labels")
+        if len(classes) < 2 or not np.array_equal(classes, np.unique(classes)):
+            raise ValueError(f"meta/classes must be at least 2 distinct labels in sorted "
+                             f"order; found {len(classes)} label(s) {classes.tolist()!r:.60}")
+    epoch = _int(state, "trainer/epoch", 0, MAX_EPOCHS)
+    _int(state, "trainer/step", 0, 2**62)
+    active = _array(state, "trainer/active", "b", ndim=1)
+    M = len(active)
+    if M < 1:
+        raise ValueError("trainer/active is empty; a model has at least one member")
+    diverged = (_array(state, "trainer/diverged", "b", shape=(M,))
+                if "trainer/diverged" in state else np.zeros(M, dtype=bool))
+    rngs = sorted(k for k in state if k.startswith("rng/"))
+    if rngs != sorted(f"rng/{i}" for i in range(M)):
+        raise ValueError(f"the checkpoint has {M} member(s) but generator states "
+                         f"{rngs[:5]!r:.80}; it needs rng/0 to rng/{M - 1}")
+    for key in rngs:
+        check_generator_state(from_json_text(state[key], key))
+    for key in state:
+        if key.startswith("history/"):
+            arr = _array(state, key, "biuf")
+            if arr.ndim not in (1, 2) or len(arr) != epoch or (arr.ndim == 2 and
+                                                                arr.shape[1] != M):
+                raise ValueError(f"{key} has shape {arr.shape}; the checkpoint trained "
+                                 f"{epoch} epoch(s) of {M} member(s)")
+        elif key.startswith(WEIGHT_PREFIXES) or (key.startswith("opt/") and
+                                                 key not in ("opt/lr", "opt/steps")):
+            _check_finite(key, _array(state, key, "f"), diverged)
+        elif key.startswith("stop/") and "/best_state/" not in key:
+            arr = _array(state, key, "iuf" if key.endswith("/best") else "iu", shape=(M,))
+            if arr.dtype.kind == "f" and np.isnan(arr[~diverged]).any():
+                raise ValueError(f"{key} holds NaN")
+    if "opt/lr" in state:
+        lr = _array(state, "opt/lr", "f")
+        if lr.shape not in ((), (M,)) or not (np.isfinite(lr) & (lr >= 0)).all():
+            raise ValueError(f"opt/lr must be finite and >= 0, one value or one per member; "
+                             f"found {np.array2string(lr, threshold=5)} (shape {lr.shape})")
+        _int(state, "opt/steps", 0, 2**62)
+
+
+def _check_finite(key: str, arr: np.ndarray, diverged: np.ndarray) -> None:
+    """Weights are finite, except the rows of ensemble members that diverged (frozen NaN)."""
+    if diverged.any() and arr.ndim and len(arr) == len(diverged):
+        arr = arr[~diverged]
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{key} holds NaN or infinite values; a trained model's weights "
+                         "are finite (it would predict nonsense)")
+
+
+def _check_architecture(state: dict[str, Any], est: Any, cfg: dict[str, Any]) -> None:
+    """The network the parameters declare must be the one whose weights the dict holds:
+    checked *before* building it, so a file cannot make loading allocate more than it
+    holds (n_models, hidden sizes, n_features_in and the outputs all size the network)."""
+    E = cfg["n_models"]
+    M = len(np.asarray(state["trainer/active"]))
+    if M != (E or 1):
+        raise ValueError(f"n_models={E} but the checkpoint holds {M} member(s)")
+    n_in = int(state["meta/n_features_in"])
+    if est._is_classifier():
+        if "meta/classes" not in state:
+            raise ValueError("the array 'meta/classes' is missing")
+        n_out = est._outputs_for(len(np.asarray(state["meta/classes"])))
+        if "meta/n_outputs" in state and int(state["meta/n_outputs"]) != n_out:
+            raise ValueError(f"meta/n_outputs is {int(state['meta/n_outputs'])} but "
+                             f"{len(np.asarray(state['meta/classes']))} classes need {n_out}")
+    else:
+        for key in ("meta/n_outputs", "meta/y_ndim"):
+            if key not in state:
+                raise ValueError(f"the array {key!r} is missing")
+        n_out = int(state["meta/n_outputs"])
+        if int(state["meta/y_ndim"]) == 1 and n_out != 1:
+            raise ValueError(f"meta/y_ndim is 1 (one target) but meta/n_outputs is {n_out}")
+    widths = [n_in, *cfg.get("hidden", ()), n_out]
+    declared = (E or 1) * sum(a * b for a, b in itertools.pairwise(widths))
+    held = sum(np.asarray(v).size for k, v in state.items() if k.startswith("net/"))
+    if declared > held:
+        raise ValueError(f"the parameters declare a network of {declared:,} weights "
+                         f"(layers {widths}, {E or 1} member(s)) but the file holds "
+                         f"{held:,} numbers in its net/ arrays")
+
+
+def _check_against_net(state: dict[str, Any], trainer: Any) -> None:
+    """Optimizer state, frozen and best weights have the shapes of the built network's."""
+    shapes = {name: p.shape for name, p, _ in trainer.net.named_parameters()}
+    shapes.update({name: b.shape for name, b in trainer.net.named_buffers()})
     for key, value in state.items():
-        v = np.asarray(value)
-        if key.startswith(("net/", "stop/early/best_state/")):
-            out[key] = v[i].copy()
-        elif key.startswith("opt/"):
-            out[key] = v[i].copy() if v.ndim and v.shape[0] == E and key != "opt/steps" else v
-        elif key.startswith("rng/"):
-            if key == f"rng/{i}":
-                out["rng/0"] = v
-        elif key == "trainer/active" or key.startswith("stop/"):
-            out[key] = v[i:i + 1].copy() if v.ndim else v
-        elif key.startswith("history/"):
-            out[key] = v[:, i].copy() if v.ndim == 2 else v
-        elif key.startswith("frozen/"):
-            continue
+        if key.startswith(("frozen/", "stop/early/best_state/")):
+            name = key.split("/", 1)[1].removeprefix("early/best_state/")
+            want = shapes.get(name)
+        elif key.startswith("opt/") and key not in ("opt/lr", "opt/steps"):
+            name = key[4:].rsplit("/", 1)[0]
+            want = shapes.get(name)
         else:
-            out[key] = v
-    return out
+            continue
+        if want is None:
+            raise ValueError(f"{key} belongs to no parameter of this network")
+        if np.shape(value) != want:
+            raise ValueError(f"{key} has shape {np.shape(value)}; this network needs {want}")

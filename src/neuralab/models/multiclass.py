@@ -23,12 +23,13 @@ from neuralab.models._params import (
     params_from_json,
     params_to_json,
 )
-from neuralab.models._persistence import REGISTRY
+from neuralab.models._persistence import LOAD_ERRORS, REGISTRY, load_error
+from neuralab.models._repr import HTMLRepr
 from neuralab.models._validation import check_X, check_y
 from neuralab.train.metrics import accuracy
 
 
-class OneVsRest(Params):
+class OneVsRest(HTMLRepr, Params):
     """K binary classifiers, classifier k trained on "class k" (1) vs "the rest" (0).
 
     ``predict`` picks the most confident one: the probability of its positive class when
@@ -181,13 +182,17 @@ class OneVsRest(Params):
             ovr.classes_ = arrays["meta/classes"]
             ovr.n_features_in_ = int(header["n_features_in"])
             ovr.estimators_ = []
-            for k in range(int(header["n_classes"])):
+            n = header.get("n_classes")  # sizes the loop: checked against the arrays first
+            if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= len(arrays) \
+                    or np.shape(ovr.classes_) != (n,):
+                raise ValueError(f"n_classes {n!r:.40} does not match meta/classes")
+            for k in range(n):
                 prefix = f"est{k}/"
                 state = {key[len(prefix):]: v for key, v in arrays.items()
                          if key.startswith(prefix)}
                 ovr.estimators_.append(NetEstimator._from_state(state))
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ModelFileError(f"{path} is not a valid OneVsRest model file: {exc}") from None
+        except LOAD_ERRORS as exc:
+            raise load_error(path, "OneVsRest", exc) from None
         return ovr
 
 

@@ -22,17 +22,19 @@ class Identity(Module):
         return grad_out
 
 
-_ZEROS: dict[tuple, np.ndarray] = {}
+_FILLED: dict[tuple, np.ndarray] = {}
 
 
-def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """A shared read-only zeros array (cached by shape and dtype, at most a few kept)."""
-    key = (shape, np.dtype(dtype))
-    z = _ZEROS.get(key)
+def _filled(shape: tuple[int, ...], dtype: np.dtype, value: float = 0.0) -> np.ndarray:
+    """A shared read-only array of ``value`` (cached by shape, dtype and value, at most a few
+    kept). NumPy's binary ufuncs against a scalar take a slow strided loop (~3×); against an
+    array of the trailing (B, F) shape they take the contiguous SIMD loop."""
+    key = (shape, np.dtype(dtype), value)
+    z = _FILLED.get(key)
     if z is None:
-        if len(_ZEROS) >= 8:
-            _ZEROS.clear()
-        z = _ZEROS[key] = np.zeros(shape, dtype)
+        if len(_FILLED) >= 8:
+            _FILLED.clear()
+        z = _FILLED[key] = np.full(shape, value, dtype)
         z.flags.writeable = False
     return z
 
@@ -43,9 +45,7 @@ class ReLU(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         if type(x) is not np.ndarray or x.dtype.kind != "f":
             x = as_float(x, self)
-        # np.maximum(x, 0) against a scalar takes NumPy's slow strided loop (~3× slower);
-        # a cached zeros array of the trailing (B, F) shape takes the contiguous SIMD loop.
-        self._out = np.maximum(x, _zeros(x.shape[-2:], x.dtype))
+        self._out = np.maximum(x, _filled(x.shape[-2:], x.dtype))
         return self._out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -64,15 +64,17 @@ class LeakyReLU(Module):
         x = as_float(x, self)  # (an int input would round the slope to 0)
         # max(x, αx) equals where(x > 0, x, αx) exactly for 0 <= α <= 1, with one temporary
         # instead of three (40 % faster on a study's (E, B, F) activations)
-        out = x * x.dtype.type(self.negative_slope)
+        alpha = _filled(x.shape[-2:], x.dtype, self.negative_slope)
+        out = x * alpha
         np.maximum(x, out, out=out)
-        self._pos = out > 0  # out > 0 exactly where x > 0
+        # the derivative, 1 where x > 0 and α elsewhere, as max(sign(x), α): exact, and 10×
+        # faster in backward than a masked copy (np.copyto/np.where with a boolean mask)
+        self._slope = np.sign(x)
+        np.maximum(self._slope, alpha, out=self._slope)
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_in = grad_out * grad_out.dtype.type(self.negative_slope)
-        np.copyto(grad_in, grad_out, where=self._pos)
-        return grad_in
+        return grad_out * self._slope
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"

@@ -19,8 +19,41 @@ from neuralab.nn.module import Module
 Hyper = float | np.ndarray
 
 
+# Per-member hyper-parameters are read at every step for every parameter: a read-only
+# (E,) array (what check_hyper and the Trainer hand over) cannot change in place, so its
+# reshaped copies and its "all zero" answer are kept, keyed by the array itself (held here,
+# so its id is not reused). Writeable arrays are converted afresh each time.
+_PREPARED: dict[int, tuple[np.ndarray, dict[Any, Any]]] = {}
+
+
+def _memo(value: np.ndarray) -> dict[Any, Any] | None:
+    if value.flags.writeable:
+        return None
+    entry = _PREPARED.get(id(value))
+    if entry is None or entry[0] is not value:
+        if len(_PREPARED) >= 64:
+            _PREPARED.clear()
+        entry = _PREPARED[id(value)] = (value, {})
+    return entry[1]
+
+
+def frozen(value: Hyper) -> Hyper:
+    """A float as it is; an array as a read-only float64 copy (see :func:`per_member`)."""
+    if np.ndim(value) == 0:
+        return value
+    arr = np.array(value, dtype=float)
+    arr.flags.writeable = False
+    return arr
+
+
 def per_member(value: Hyper, param: np.ndarray) -> Any:
     """A scalar as a scalar of ``param``'s dtype; an ``(E,)`` array reshaped to ``(E, 1, …)``."""
+    if isinstance(value, float):
+        return param.dtype.type(value)
+    memo = _memo(value) if isinstance(value, np.ndarray) else None
+    key = (param.dtype, param.ndim, param.shape[:1])
+    if memo is not None and key in memo:
+        return memo[key]
     if np.ndim(value) == 0:
         return param.dtype.type(value)
     arr = np.asarray(value, dtype=param.dtype)
@@ -29,14 +62,22 @@ def per_member(value: Hyper, param: np.ndarray) -> Any:
             f"a per-member hyper-parameter of shape {arr.shape} does not fit a parameter of "
             f"shape {param.shape}; give one value per ensemble member"
         )
-    return arr.reshape((-1,) + (1,) * (param.ndim - 1))
+    out = arr.reshape((-1,) + (1,) * (param.ndim - 1))
+    if memo is not None:
+        memo[key] = out
+    return out
 
 
 def is_zero(value: Hyper) -> bool:
     """True when a hyper-parameter is 0 for every member (a plain float costs no NumPy call)."""
     if isinstance(value, (int, float)):
         return value == 0
-    return not np.any(value)
+    memo = _memo(value) if isinstance(value, np.ndarray) else None
+    if memo is None:
+        return not np.any(value)
+    if "zero" not in memo:
+        memo["zero"] = not np.any(value)
+    return memo["zero"]
 
 
 def check_hyper(
@@ -48,7 +89,7 @@ def check_hyper(
         check_positive(name, float(v), strict=strict)
         if upper is not None and v >= upper:
             raise ValueError(f"{name}={float(v)!r} is not allowed; it must be < {upper}")
-    return value if np.ndim(value) == 0 else np.asarray(value, dtype=float)
+    return frozen(value)
 
 
 class Optimizer:
@@ -95,7 +136,7 @@ class Optimizer:
             pname, slot = key.rsplit("/", 1)
             self.state.setdefault(pname, {})[slot] = np.array(value)
         lr = np.asarray(state["lr"], dtype=float)
-        self.lr = float(lr) if lr.ndim == 0 else lr
+        self.lr = float(lr) if lr.ndim == 0 else frozen(lr)
         self.steps = int(state["steps"])
 
     def __repr__(self) -> str:

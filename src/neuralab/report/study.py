@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralab._atomic import atomic_file
+from neuralab._atomic import atomic_file, output_file
 from neuralab.report.build import CSS, _img, _md_cell
 from neuralab.viz._figure import color
 from neuralab.viz.studies import (
@@ -619,7 +619,7 @@ def write_study_report(folder: str | os.PathLike, out_path: str | os.PathLike, *
     if output.suffix.lower() not in (".html", ".htm", ".md"):
         raise ValueError(f"out_path={str(output)!r}: the report must be a .html or .md file")
     report = _build(folder, title, metrics, statistics, plots)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    output = output_file(output, create=True)  # a file where its folder should be: refused
     if output.suffix.lower() == ".md":
         text, extra = markdown_study_report(report, output)
         for path, data in extra.items():

@@ -48,6 +48,7 @@ from neuralab.experiments.config import (
 from neuralab.models.hyperparams import HYPERPARAMS
 from neuralab.studies.backends import check_backend, check_reachable, run_tasks
 from neuralab.studies.spec import Cell, StudySpec
+from neuralab.train.callbacks import Callback
 
 #: config keys an ensemble can give one value per member (one group trains them together)
 PER_MEMBER_KEYS = tuple(h.config for h in HYPERPARAMS.values() if h.per_member and h.config)
@@ -233,8 +234,12 @@ class Study:
 
     def run(self, *, workers: int | None = None, scheduler: str | None = None,
             out: str | os.PathLike = "studies", quiet: bool = True,
-            progress: Callable[[Progress], None] | None = None) -> StudyResult:
-        """Run every chunk into a new folder ``<out>/<name>-<stamp>``; returns the result."""
+            progress: Callable[[Progress], None] | None = None,
+            plots: bool = False) -> StudyResult:
+        """Run every chunk into a new folder ``<out>/<name>-<stamp>``; returns the result.
+
+        The figures are drawn by ``neuralab report <folder>`` (or here, ``plots=True``):
+        drawing a dozen figures takes longer than many a study's training."""
         check_backend(workers, scheduler)
         if scheduler is not None:
             check_reachable(scheduler)
@@ -242,11 +247,13 @@ class Study:
 
         folder = new_run_dir(out, self.name, subdirs=(CHUNKS, "plots"))
         from neuralab._atomic import atomic_file
+        from neuralab._lock import lock_folder
 
-        with atomic_file(folder / STUDY_FILE) as f:
-            f.write(_header(self).encode() + self.to_toml().encode())
-        return _execute(self, folder, workers=workers, scheduler=scheduler, quiet=quiet,
-                        progress=progress)
+        with lock_folder(folder, what="study folder"):  # one process at a time
+            with atomic_file(folder / STUDY_FILE) as f:
+                f.write(_header(self).encode() + self.to_toml().encode())
+            return _execute(self, folder, workers=workers, scheduler=scheduler, quiet=quiet,
+                            progress=progress, plots=plots)
 
 
 def _spec(given: dict[str, Any]) -> StudySpec:
@@ -314,13 +321,54 @@ def run_chunk(task: dict[str, Any]) -> dict[str, np.ndarray]:
 _PARAM = {"optim.lr": "lr", "optim.momentum": "momentum", "optim.weight_decay": "weight_decay"}
 
 
+#: a chunk drops its stopped members from the stacked arrays once they are this share of
+#: the members still stacked (each drop costs a checkpoint and a rebuild: a few ms)
+COMPACT_SHARE = 0.25
+
+
+class _Compact(Exception):
+    """Raised after a completed epoch: enough members stopped to drop them."""
+
+
+class _CompactWhenStopped(Callback):
+    """A callback (last in line, after the stopping rules) that ends a ``fit`` once at least
+    :data:`COMPACT_SHARE` of the stacked members stopped, with epochs left to train."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+
+    def on_epoch_end(self, est: Any, epoch: int, logs: dict[str, Any]) -> None:
+        active = est._trainer.active  # the engine's per-member "still training" mask
+        stopped = active.size - int(active.sum())
+        if epoch < self.budget and active.any() and stopped >= max(1, COMPACT_SHARE * active.size):
+            raise _Compact
+
+
+@dataclass
+class Segment:
+    """One ``fit`` of a chunk: the estimator, the chunk positions of its members, and
+    whether every one of them diverged."""
+
+    est: Any
+    members: np.ndarray
+    diverged: bool = False
+
+
 def fit_members(config: dict[str, Any], seeds: list[int],
                 per_member: dict[str, list[Any]] | None = None, *, single: bool = False
-                ) -> tuple[Any, Any, bool]:
+                ) -> tuple[list[Segment], Any]:
     """Fit ``config``'s estimator as an ensemble of ``len(seeds)`` members, member i seeded
-    with ``seeds[i]`` (or, ``single``, one model): ``(estimator, experiment, diverged)``."""
+    with ``seeds[i]`` (or, ``single``, one model): ``(segments, experiment)``.
+
+    Members that stop (a target reached, early stopping, divergence) are dropped from the
+    stacked arrays: the ensemble trains until a quarter of its members stopped, then the
+    others continue as a smaller ensemble from its checkpoint (:mod:`neuralab.models._members`;
+    each member computes exactly what it would have in the full ensemble). Each fit is a
+    :class:`Segment`; a member's results are those of the last segment it is in.
+    """
     from neuralab.exceptions import TrainingDiverged
     from neuralab.models import clone
+    from neuralab.models._members import members_params, members_state
 
     exp = _prepared(json.dumps(config, sort_keys=True, default=str))
     est = clone(exp.estimator)  # the cached experiment's estimator stays unfitted
@@ -331,17 +379,51 @@ def fit_members(config: dict[str, Any], seeds: list[int],
                    for k, v in (per_member or {}).items()})
     (base if base is not None else est).set_params(**params)
     (X, y), validation, eval_sets = exp.data.fit_sets()
-    try:
-        est.fit(X, y, validation=validation, eval_sets=eval_sets)
-    except TrainingDiverged:
-        return est, exp, True
-    return est, exp, False
+    compact = not single and base is None and len(seeds) > 1
+    budget = exp.config.train.epochs
+    members, state, segments = np.arange(len(seeds)), None, []
+    own = list(est.get_params(deep=False).get("callbacks") or [])
+    while True:
+        if compact:
+            est.set_params(callbacks=[*own, _CompactWhenStopped(budget)])
+        try:
+            est.fit(X, y, validation=validation, eval_sets=eval_sets, resume=state)
+        except TrainingDiverged:
+            segments.append(Segment(est, members, diverged=True))
+            break
+        except _Compact:
+            segments.append(Segment(est, members))
+            E, keep = len(members), np.flatnonzero(est._trainer.active)
+            params = members_params(est.get_params(deep=False), keep, E)
+            params["callbacks"] = own or None
+            state = members_state(est.checkpoint(), keep, E, params)
+            est, members = type(est)(**params), members[keep]
+            continue
+        segments.append(Segment(est, members))
+        break
+    return segments, exp
 
 
 def _fit(config: dict[str, Any], seeds: list[int], per_member: dict[str, list[Any]], *,
          single: bool = False) -> dict[str, np.ndarray]:
-    est, exp, diverged = fit_members(config, seeds, per_member, single=single)
-    return _member_results(est, len(seeds), exp.config.train.epochs, diverged)
+    segments, exp = fit_members(config, seeds, per_member, single=single)
+    budget = exp.config.train.epochs
+    if len(segments) == 1:
+        seg = segments[0]
+        return _member_results(seg.est, len(seeds), budget, seg.diverged)
+    out: dict[str, np.ndarray] = {}
+    for seg in segments:  # later segments overwrite the members they continued
+        part = _member_results(seg.est, len(seg.members), budget, seg.diverged)
+        for key, value in part.items():
+            if key == "epoch":
+                out[key] = value
+                continue
+            if key not in out:
+                out[key] = np.full((len(seeds), *value.shape[1:]), np.nan, dtype=value.dtype) \
+                    if value.dtype.kind == "f" else np.zeros((len(seeds), *value.shape[1:]),
+                                                             dtype=value.dtype)
+            out[key][seg.members] = value
+    return out
 
 
 def _member_results(est: Any, E: int, budget: int, diverged_all: bool
@@ -406,12 +488,20 @@ class StudyResult:
     study: Study
     runs: Any
     curves: dict[str, np.ndarray] = field(default_factory=dict)
+    _cells: Any = field(default=None, repr=False)
 
     def table(self, **kwargs: Any) -> Any:
+        """One row per cell with intervals (``stats.cell_table``; the default table is
+        computed once)."""
         from neuralab.studies import stats
 
-        return stats.cell_table(self.runs, grid=self.study.spec.keys() or None,
-                                metrics=self.metrics(), **kwargs)
+        if kwargs or self._cells is None:
+            cells = stats.cell_table(self.runs, grid=self.study.spec.keys(),
+                                     metrics=self.metrics(), **kwargs)
+            if kwargs:
+                return cells
+            self._cells = cells
+        return self._cells.copy()
 
     def compare(self, key: str, **kwargs: Any) -> Any:
         from neuralab.studies import stats
@@ -431,7 +521,8 @@ class StudyResult:
 
 
 def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str | None,
-             quiet: bool, progress: Callable[[Progress], None] | None) -> StudyResult:
+             quiet: bool, progress: Callable[[Progress], None] | None,
+             plots: bool = False) -> StudyResult:
     from neuralab.experiments.run import atomic_write_json
 
     chunks = study.chunks()
@@ -482,7 +573,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
                                    scheduler, time.perf_counter() - t0))
         raise
     return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
-                  seconds=time.perf_counter() - t0)
+                  seconds=time.perf_counter() - t0, plots=plots)
 
 
 @dataclass(frozen=True)
@@ -526,8 +617,12 @@ def _save_chunk(path: Path, result: dict[str, np.ndarray]) -> None:
 
 
 def _load_chunk(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return {k.replace("__", "/"): z[k] for k in z.files}
+    from neuralab.exceptions import DataError
+    from neuralab.io import read_npz
+
+    # a study folder travels like a run folder: read its chunks with the bounded reader
+    arrays = read_npz(path, error=DataError, what="study chunk")
+    return {k.replace("__", "/"): v for k, v in arrays.items()}
 
 
 def _summary(study: Study, status: str, runs_done: int, workers: int | None,
@@ -543,7 +638,7 @@ def _summary(study: Study, status: str, runs_done: int, workers: int | None,
 
 def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
            workers: int | None = None, scheduler: str | None = None,
-           seconds: float = 0.0, plots: bool = True) -> StudyResult:
+           seconds: float = 0.0, plots: bool = False) -> StudyResult:
     """Assemble the finished chunks into runs.csv, cells.csv, curves.npz, summary, plots."""
     import pandas as pd
 
@@ -604,24 +699,29 @@ def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
         from neuralab.viz.studies import study_plots
 
         study_plots(folder, cells=cells, convergence_table=stats.convergence_curves(
-            runs, grid=study.spec.keys() or None) if study.spec.target else None)
+            runs, grid=study.spec.keys()) if study.spec.target else None)
     return result
 
 
 def resume_study(folder: str | os.PathLike, *, workers: int | None = None,
                  scheduler: str | None = None, quiet: bool = True,
-                 progress: Callable[[Progress], None] | None = None) -> StudyResult:
+                 progress: Callable[[Progress], None] | None = None,
+                 plots: bool = False) -> StudyResult:
     """Run the chunks of ``folder`` that are not finished yet, then assemble the results."""
     check_backend(workers, scheduler)
     if scheduler is not None:
         check_reachable(scheduler)
+    from neuralab._lock import lock_folder
+
     folder = Path(folder)
     if not (folder / STUDY_FILE).is_file():
         raise ConfigError(f"{folder} is not a study folder (no {STUDY_FILE})")
-    study = Study.from_file(folder / STUDY_FILE)
-    (folder / CHUNKS).mkdir(exist_ok=True)
-    return _execute(study, folder, workers=workers, scheduler=scheduler, quiet=quiet,
-                    progress=progress)
+    # one process at a time; links out of the folder refused; stale temporary files removed
+    with lock_folder(folder, what="study folder"):
+        study = Study.from_file(folder / STUDY_FILE)
+        (folder / CHUNKS).mkdir(exist_ok=True)
+        return _execute(study, folder, workers=workers, scheduler=scheduler, quiet=quiet,
+                        progress=progress, plots=plots)
 
 
 __all__ = ["CHUNK", "PER_MEMBER_KEYS", "Progress", "Study", "StudyResult", "finish", "resume_study",

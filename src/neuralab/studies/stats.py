@@ -584,7 +584,10 @@ def _stable_text(value: Any) -> str:
 
 
 def _cells(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[tuple, pd.DataFrame]]:
-    """(coordinates, rows) of each distinct setting of ``columns``, in order of appearance."""
+    """(coordinates, rows) of each distinct setting of ``columns``, in order of appearance
+    (no columns: one cell of every row, a study of seeds alone)."""
+    if not columns:
+        return [((), frame)]
     try:
         grouped = frame.groupby(list(columns), sort=False, dropna=False)
         return [(tuple(k), g) for k, g in grouped]

@@ -44,9 +44,10 @@ from neuralab.nn.losses import Flooding, Loss
 from neuralab.nn.module import Module
 from neuralab.nn.penalties import Penalty
 from neuralab.optim.fused import fused_backward_step, fused_step_applies
-from neuralab.optim.optimizer import Optimizer
+from neuralab.optim.optimizer import Optimizer, frozen
 from neuralab.optim.schedules import LRScheduler
 from neuralab.train.callbacks import Callback
+from neuralab.train.progress_bar import notebook_progress
 
 
 class Trainer:
@@ -135,7 +136,7 @@ class Trainer:
         """
         self.in_epoch = True
         net, loss_fn, opt, B = self.net, self.loss, self.optimizer, self._batch(len(X))
-        opt.lr = self._epoch_lr()  # the one write of the learning rate
+        opt.lr = frozen(self._epoch_lr())  # the one write of the learning rate
         fused = self.uses_fused_step()
         net.train()
         order = self._orders(len(X))
@@ -264,10 +265,13 @@ def fit_loop(est: Any, trainer: Trainer, X: np.ndarray, T: np.ndarray, *, epochs
     every ``eval_every`` epochs and at the last one, and may read ``trainer.running`` (the
     epoch's running metrics; ``correct`` is passed to :meth:`Trainer.train_epoch`).
     Callbacks see ``on_epoch_end`` after the epoch is complete (schedule stepped, history
-    appended), so a checkpoint taken there resumes exactly. Built-in stopping rules are the first callbacks.
+    appended), so a checkpoint taken there resumes exactly. Built-in stopping rules are the
+    first callbacks.
     """
     history = est.history_
     est.stop_training_ = False
+    bar = notebook_progress(verbose, epochs)  # Jupyter: one bar instead of printed lines
+    callbacks = [*callbacks, bar] if bar is not None else callbacks
     trainer.grads_needed = any(getattr(cb, "needs_grads", False) for cb in callbacks)
     logs: dict[str, Any] = {}
     for cb in callbacks:
@@ -304,7 +308,7 @@ def fit_loop(est: Any, trainer: Trainer, X: np.ndarray, T: np.ndarray, *, epochs
             logs["seconds"] = time.perf_counter() - t0
             for cb in callbacks:
                 cb.on_epoch_end(est, epoch, logs)
-            if verbose and evaluated:
+            if verbose and evaluated and bar is None:
                 print(_format_logs(logs, epochs))
             if est.stop_training_ or not trainer.active.any():
                 break

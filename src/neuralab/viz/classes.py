@@ -29,15 +29,19 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray,
     ax = fig.subplots()
     im = ax.imshow(shown, cmap="Blues")
     names = list(class_names) if class_names is not None else [str(v) for v in labels]
-    ax.set_xticks(range(k), names[:k], rotation=45 if k > 6 else 0, ha="right" if k > 6
-                  else "center", fontsize="small")
-    ax.set_yticks(range(k), names[:k], fontsize="small")
+    _class_ticks(ax, names[:k])
+    ax.set_yticks(range(k), names[:k])
     if k <= 15:
         top = shown.max() if shown.size else 1
+        texts = [[f"{shown[i, j]:.2f}" if normalize else f"{int(cm[i, j])}" for j in range(k)]
+                 for i in range(k)]
+        longest = max(len(t) for row in texts for t in row)
+        # as large as a cell allows: a cell is ~(size - 1.6) / k inches wide
+        cell_pt = (size - 1.6) / k * 72
+        fontsize = float(np.clip(cell_pt / (0.62 * max(longest, 2) + 0.8), 7, 13))
         for i in range(k):
             for j in range(k):
-                text = f"{shown[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
-                ax.text(j, i, text, ha="center", va="center", fontsize="x-small",
+                ax.text(j, i, texts[i][j], ha="center", va="center", fontsize=fontsize,
                         color="white" if shown[i, j] > 0.6 * top else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -47,9 +51,16 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray,
     return fig
 
 
+def _class_ticks(ax: Any, names: Sequence[str]) -> None:
+    """Class names under the x axis, upright unless long names would collide."""
+    tilt = len(names) > 6 and max((len(n) for n in names), default=0) > 3
+    ax.set_xticks(range(len(names)), names, rotation=45 if tilt else 0,
+                  ha="right" if tilt else "center")
+
+
 def plot_class_errors(rates: Sequence[float], class_names: Sequence[str] | None = None, *,
-                      title: str | None = None, ylabel: str = "misclassification rate (%)"
-                      ) -> Any:
+                      title: str | None = None, ylabel: str = "misclassification rate (%)",
+                      xlabel: str = "class") -> Any:
     """Bars of per-class error rates (fractions in [0, 1], shown in %)."""
     rates = np.asarray(rates, dtype=float)
     names = list(class_names) if class_names is not None else [str(i) for i in range(len(rates))]
@@ -59,11 +70,12 @@ def plot_class_errors(rates: Sequence[float], class_names: Sequence[str] | None 
     bars = ax.bar(pos, 100 * np.nan_to_num(rates), color=[color(0)] * len(rates))
     for b, r in zip(bars, rates, strict=True):
         if np.isfinite(r):
-            ax.annotate(f"{100 * r:.2f}", (b.get_x() + b.get_width() / 2, b.get_height()),
-                        ha="center", va="bottom", fontsize="x-small")
-    ax.set_xticks(pos, names[:len(rates)], rotation=45 if len(rates) > 8 else 0,
-                  ha="right" if len(rates) > 8 else "center", fontsize="small")
+            ax.annotate(f"{100 * r:.1f}", (b.get_x() + b.get_width() / 2, b.get_height()),
+                        ha="center", va="bottom", fontsize="small")
+    _class_ticks(ax, names[:len(rates)])
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    ax.margins(y=0.12)  # room for the value above the tallest bar
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title or "per-class error")
     return fig

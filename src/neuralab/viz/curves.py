@@ -5,13 +5,21 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from neuralab._checks import check_choice
 from neuralab._metrics_csv import TEXT_COLUMNS, read_metrics
-from neuralab.viz._figure import color, new_figure
+from neuralab.viz._figure import (
+    accuracy_limits,
+    color,
+    integer_epochs,
+    new_figure,
+    wrap_title,
+)
 
 SETS = ("train", "val", "test")
 STYLES = {"train": "-", "val": "--", "test": ":"}
@@ -53,18 +61,31 @@ def _groups(cols: dict[str, np.ndarray]) -> list[tuple[str, dict[str, np.ndarray
     return out
 
 
+def _legend_below(fig: Any, handles: list[Any], labels: list[str]) -> None:
+    """One legend for the whole figure, under the axes: it never covers a curve."""
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(handles), 6),
+                   fontsize="small", frameon=False)
+
+
 def plot_curves(source: Any, *, title: str | None = None, log_loss: bool = False) -> Any:
     """Loss (left) and accuracy (right, classifiers) against epoch for each evaluated set.
 
     ``source``: a ``History`` (``est.history_``), a metrics.csv path, its rows, or a dict of
-    columns. Returns a matplotlib Figure.
+    columns. Accuracy runs on a fixed 0–1 (or 0.5–1) scale; the legend sits under the axes.
+    Returns a matplotlib Figure (in Jupyter, ``viz.plot_curves(clf.history_)`` draws inline).
     """
     cols = _columns(source)
+    if not cols or not len(next(iter(cols.values()))):
+        raise ValueError("no metrics to plot: the source has no rows")
     has_acc = any(f"{s}_acc" in cols and np.isfinite(cols[f"{s}_acc"].astype(float)).any()
                   for s in SETS)
-    fig = new_figure((10.0, 3.8) if has_acc else (6.0, 3.8))
+    width = 10.0 if has_acc else 6.0
+    fig = new_figure((width, 4.2))
     axes = fig.subplots(1, 2 if has_acc else 1, squeeze=False)[0]
     groups = _groups(cols)
+    accs: list[np.ndarray] = []
+    legend: dict[str, Any] = {}
     for g, (label, block) in enumerate(groups):
         x = block.get("epoch", np.arange(1, len(next(iter(block.values()))) + 1))
         for s in SETS:
@@ -75,57 +96,129 @@ def plot_curves(source: Any, *, title: str | None = None, log_loss: bool = False
                 y = block[key].astype(float)
                 if not np.isfinite(y).any():
                     continue
+                if metric == "acc":
+                    accs.append(y)
                 name = f"{label} {s}".strip() if len(groups) > 1 else s
                 c = color(g if len(groups) > 1 else SETS.index(s))
-                ax.plot(x, y, STYLES[s], color=c, lw=1.4 if len(groups) == 1 else 1.0,
-                        label=name if (len(groups) == 1 or s == "train" or len(groups) <= 3)
-                        else None)
+                few = np.isfinite(y).sum() <= 3  # a lone point would be invisible as a line
+                named = len(groups) == 1 or s == "train" or len(groups) <= 3
+                (line,) = ax.plot(x, y, STYLES[s], color=c, marker="o" if few else None,
+                                  lw=1.4 if len(groups) == 1 else 1.0,
+                                  label=name if named else None)
+                if named:
+                    legend.setdefault(name, line)
     axes[0].set_ylabel("loss")
     if log_loss:
         axes[0].set_yscale("log")
     if has_acc:
         axes[1].set_ylabel("accuracy")
+        accuracy_limits(axes[1], np.concatenate(accs) if accs else [])
     for ax in axes:
         ax.set_xlabel("epoch")
+        integer_epochs(ax)
         ax.grid(alpha=0.3)
-        handles, _ = ax.get_legend_handles_labels()
-        if handles:
-            ax.legend(fontsize="small", ncol=2 if len(handles) > 6 else 1)
+    _legend_below(fig, list(legend.values()), list(legend))
     if title:
-        fig.suptitle(title)
+        fig.suptitle(wrap_title(title, width, 13))
     return fig
 
 
+def _run_curves(source: Any, metric: str, sets: Sequence[str]
+                ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(set, epochs, values) of one run's ``metric`` curves that have a finite value."""
+    cols = _columns(source)
+    x = cols.get("epoch")
+    if x is None or "classifier" in cols:
+        return []
+    out = []
+    for s in sets:
+        key = f"{s}_{metric}"
+        if key in cols:
+            y = cols[key].astype(float)
+            if np.isfinite(y).any():
+                out.append((s, x.astype(float), y))
+    return out
+
+
+OVERLAY_MAX_RUNS = 6  # above this, one small panel per run (12 colours cannot be told apart)
+
+
 def plot_compare(runs: Mapping[str, Any], *, metric: str = "acc",
-                 sets: Sequence[str] = SETS, title: str | None = None) -> Any:
-    """Several runs' curves overlaid: one colour per run, line style per set.
+                 sets: Sequence[str] = SETS, title: str | None = None,
+                 layout: str = "auto") -> Any:
+    """Several runs' curves: one colour per run, line style per set.
 
     ``runs`` maps a label to anything :func:`plot_curves` reads. ``metric``: "acc" or "loss".
+    ``layout``: "overlay" (one axes, the legend outside on the right), "grid" (small
+    multiples: one panel per run over the other runs in grey, shared axes), or "auto"
+    (overlay up to 6 runs, grid above). Legends never sit on the axes.
     """
-    fig = new_figure((7.5, 4.2))
-    ax = fig.subplots()
-    drawn = False
-    for i, (label, source) in enumerate(runs.items()):
-        cols = _columns(source)
-        x = cols.get("epoch")
-        for s in sets:
-            key = f"{s}_{metric}"
-            if key not in cols or x is None or "classifier" in cols:
-                continue
-            y = cols[key].astype(float)
-            if not np.isfinite(y).any():
-                continue
-            ax.plot(x, y, STYLES[s], color=color(i), lw=1.3, label=f"{label} ({s})")
-            drawn = True
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy" if metric == "acc" else "loss")
-    ax.grid(alpha=0.3)
-    if drawn:
-        ax.legend(fontsize="small")
+    check_choice("metric", metric, ("acc", "loss"))
+    check_choice("layout", layout, ("auto", "overlay", "grid"))
+    curves = {label: _run_curves(src, metric, sets) for label, src in runs.items()}
+    drawn = {k: v for k, v in curves.items() if v}
+    grid = layout == "grid" or (layout == "auto" and len(drawn) > OVERLAY_MAX_RUNS)
+    name = "accuracy" if metric == "acc" else "loss"
+    every = [y for v in drawn.values() for _, _, y in v]
+    from matplotlib.lines import Line2D
+
+    used = [s for s in sets if any(s == c[0] for v in drawn.values() for c in v)]
+    styles = [Line2D([], [], color="0.3" if not grid else color(0), ls=STYLES[s], label=s)
+              for s in used]
+    if not grid:
+        fig = new_figure((9.0, 4.4))
+        ax = fig.subplots()
+        handles = []
+        for i, (label, cs) in enumerate(drawn.items()):
+            for s, x, y in cs:
+                ax.plot(x, y, STYLES[s], color=color(i), lw=1.3)
+            handles.append(Line2D([], [], color=color(i), lw=2,
+                                  label="\n".join(textwrap.wrap(label, 28)) or label))
+        if drawn:
+            fig.legend(handles=[*handles, *styles], loc="outside right upper",
+                       fontsize="small", frameon=False)
+        else:
+            ax.text(0.5, 0.5, f"no {metric} curves to compare", ha="center", va="center",
+                    transform=ax.transAxes)
+        axes = [ax]
+        ax.set_title(wrap_title(title or f"{name} of {len(runs)} runs", 6.5, 12))
     else:
-        ax.text(0.5, 0.5, f"no {metric} curves to compare", ha="center", va="center",
-                transform=ax.transAxes)
-    ax.set_title(title or f"{'accuracy' if metric == 'acc' else 'loss'} of {len(runs)} runs")
+        n = len(drawn)
+        ncols = 4 if n > 9 else 3
+        nrows = math.ceil(n / ncols)
+        fig = new_figure((10.0, 2.3 * nrows + 1.0))
+        axes = list(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel())
+        for i, (label, cs) in enumerate(drawn.items()):
+            ax = axes[i]
+            for other, ocs in drawn.items():  # context: every other run, faint
+                if other != label:
+                    for s, x, y in ocs:
+                        ax.plot(x, y, STYLES[s], color="0.8", lw=0.7, zorder=1)
+            for s, x, y in cs:  # one strong colour: each panel highlights one run
+                ax.plot(x, y, STYLES[s], color=color(0), lw=1.4, zorder=2)
+            ax.set_title(wrap_title(label, 10.0 / ncols, 9), fontsize=9)
+            ax.grid(alpha=0.3)
+        for ax in axes[n:]:
+            ax.set_visible(False)
+        for ax in axes[(nrows - 1) * ncols:]:
+            ax.set_xlabel("epoch")
+        for ax in axes[::ncols]:
+            ax.set_ylabel(name)
+        axes[0].set_ylabel(name)
+        fig.legend(handles=[*styles, Line2D([], [], color="0.8", lw=1, label="other runs")],
+                   loc="outside lower center", ncol=len(styles) + 1, fontsize="small",
+                   frameon=False)
+        fig.suptitle(wrap_title(title or f"{name} of {len(runs)} runs, one panel each", 10.0,
+                                12))
+    for ax in axes:
+        if ax.get_visible():
+            integer_epochs(ax)
+            if metric == "acc" and every:
+                accuracy_limits(ax, np.concatenate(every))
+    if not grid:
+        axes[0].set_xlabel("epoch")
+        axes[0].set_ylabel(name)
+        axes[0].grid(alpha=0.3)
     return fig
 
 

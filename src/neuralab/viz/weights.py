@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralab._checks import check_choice
 from neuralab.viz._figure import new_figure
 
 
@@ -23,34 +24,77 @@ def first_layer_weights(est: Any) -> np.ndarray:
     return W.T
 
 
+def _mosaic(tiles: Sequence[np.ndarray | None], labels: Sequence[str], cols: int, *, cmap: Any,
+            vmin: float, vmax: float, cbar_label: str, title: str, extend: str = "neither",
+            ticks: Sequence[float] | None = None, tick_labels: Sequence[str] | None = None
+            ) -> Any:
+    """Equal-size images in one Axes (one image: fast to draw and save, unlike one Axes per
+    tile), each with its label in a white band above it, and one colour bar."""
+    h, w = next(t for t in tiles if t is not None).shape
+    gap = max(1, round(max(h, w) / 10))
+    band = max(2, round(h * 0.3))  # room for the label above each tile
+    rows = math.ceil(len(tiles) / cols)
+    mosaic = np.full((rows * (band + h + gap), cols * (w + gap)), np.nan)
+    for i, tile in enumerate(tiles):
+        if tile is None:  # a gap in the grid
+            continue
+        y0, x0 = (i // cols) * (band + h + gap) + band, (i % cols) * (w + gap)
+        mosaic[y0:y0 + h, x0:x0 + w] = tile
+    tile_in = 1.05 if max(h, w) >= 16 else 0.9
+    flat = rows == 1  # one row is too short for an upright colour bar and its label
+    fig = new_figure((tile_in * cols + (0.3 if flat else 1.3),
+                      tile_in * 1.3 * rows + (1.3 if flat else 0.6)))
+    ax = fig.subplots()
+    im = ax.imshow(mosaic, cmap=cmap.with_extremes(bad="white"), vmin=vmin, vmax=vmax,
+                   interpolation="nearest")
+    for i, label in enumerate(labels):
+        ax.text((i % cols) * (w + gap) + (w - 1) / 2, (i // cols) * (band + h + gap) + band - 1,
+                label, ha="center", va="bottom", fontsize=8)
+    ax.axis("off")
+    bar = fig.colorbar(im, ax=ax, shrink=0.6 if flat else min(0.9, 0.35 + 0.2 * rows),
+                       extend=extend, ticks=ticks, location="bottom" if flat else "right")
+    if tick_labels is not None:
+        (bar.ax.set_xticklabels if flat else bar.ax.set_yticklabels)(tick_labels)
+    bar.set_label(cbar_label, fontsize="small")
+    fig.suptitle(title, fontsize="medium")
+    return fig
+
+
 def plot_first_layer_weights(est: Any, image_shape: Sequence[int], *, max_units: int = 64,
-                             titles: Sequence[str] | None = None, title: str | None = None
-                             ) -> Any:
+                             titles: Sequence[str] | None = None, title: str | None = None,
+                             scale: str = "shared") -> Any:
     """Each first-layer unit's weights reshaped to ``image_shape`` (what it looks for),
-    diverging colours centred at 0. Up to ``max_units`` units."""
+    diverging colours centred at 0 with a colour bar. Up to ``max_units`` units.
+
+    ``scale``: "shared" (one colour scale for every unit, clipped at the 99th percentile of
+    |w|), or "unit" (each unit scaled to its own largest |w|: for one-vs-rest templates,
+    whose binary models have unrelated scales).
+    """
+    import matplotlib as mpl
+
+    check_choice("scale", scale, ("shared", "unit"))
     W = first_layer_weights(est)
     shape = tuple(int(s) for s in image_shape)
     size = int(np.prod(shape))
     if W.shape[1] not in (size, size + 1):
         raise ValueError(f"the first layer takes {W.shape[1]} inputs; image_shape {shape} "
                          f"has {size} pixels")
-    W = W[:, :size]
-    n = min(len(W), max_units)
-    cols = min(n, 10)
-    rows = math.ceil(n / cols)
-    fig = new_figure((1.3 * cols + 0.4, 1.35 * rows + 0.5))
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
-    for i, ax in enumerate(axes):
-        ax.axis("off")
-        if i >= n:
-            continue
-        img = W[i].reshape(shape[:2]) if len(shape) >= 2 else W[i].reshape(1, -1)
-        lim = float(np.abs(img).max()) or 1.0
-        ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        ax.set_title(titles[i] if titles is not None and i < len(titles) else f"unit {i}",
-                     fontsize="x-small")
-    fig.suptitle(title or "first-layer weights (red +, blue −)", fontsize="small")
-    return fig
+    W = W[:max_units, :size]
+    tiles = [row.reshape(shape[:2]) if len(shape) >= 2 else row.reshape(1, -1) for row in W]
+    labels = [str(titles[i]) if titles is not None and i < len(titles) else f"unit {i}"
+              for i in range(len(tiles))]
+    cmap = mpl.colormaps["RdBu_r"]
+    cols = min(len(tiles), 10)
+    heading = title or "first-layer weights (red +, blue −)"
+    if scale == "unit":
+        tiles = [t / (float(np.abs(t).max()) or 1.0) for t in tiles]
+        return _mosaic(tiles, labels, cols, cmap=cmap, vmin=-1, vmax=1, title=heading,
+                       cbar_label="weight ÷ the unit's largest |weight|",
+                       ticks=[-1, 0, 1], tick_labels=["−max", "0", "+max"])
+    lim = float(np.percentile(np.abs(W), 99)) or float(np.abs(W).max()) or 1.0
+    clipped = bool(np.abs(W).max() > lim)
+    return _mosaic(tiles, labels, cols, cmap=cmap, vmin=-lim, vmax=lim, title=heading,
+                   cbar_label="weight", extend="both" if clipped else "neither")
 
 
 ACTIVATION_TYPES = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Identity")
@@ -94,29 +138,27 @@ def plot_hidden_activations(est: Any, X: np.ndarray, *,
         for j in range(a.shape[-1]):
             if len(shown) < max_neurons:
                 shown.append((layer, j, a[:, j].reshape(xx.shape)))
-    # One mosaic image (each map scaled to its own range, as TF Playground shows neurons):
-    # far faster to draw and save than one Axes per neuron.
+    # Each map scaled to its own range, as TF Playground shows neurons: a dead unit and a
+    # saturated one both stay readable. One mosaic image draws far faster than 64 Axes.
     cols = min(max(a.shape[-1] for a in acts), 10)
-    rows = math.ceil(len(shown) / cols)
-    r, gap = resolution, max(2, resolution // 10)
-    mosaic = np.full((rows * (r + gap), cols * (r + gap)), np.nan)
-    for i, (_, _, img) in enumerate(shown):
+    tiles: list[np.ndarray | None] = []
+    labels: list[str] = []
+    for k, (layer, j, img) in enumerate(shown):
+        if k and layer != shown[k - 1][0]:  # each layer starts a row of its own
+            pad = -len(tiles) % cols
+            tiles += [None] * pad
+            labels += [""] * pad
         lo, hi = float(img.min()), float(img.max())
         tile = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-        y0, x0 = (i // cols) * (r + gap), (i % cols) * (r + gap)
-        mosaic[y0:y0 + r, x0:x0 + r] = tile[::-1]  # row 0 at the top: flip to x2 upwards
-    fig = new_figure((1.25 * cols + 0.4, 1.3 * rows + 0.5))
-    ax = fig.subplots()
+        tiles.append(tile[::-1])  # row 0 at the top: flip so that x2 points upwards
+        labels.append(f"layer {layer + 1}, unit {j}" if cols <= 4 else f"h{layer + 1}.{j}")
     import matplotlib as mpl
 
-    cmap = mpl.colormaps["viridis"].with_extremes(bad="white")
-    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-    for i, (layer, j, _) in enumerate(shown):
-        ax.text((i % cols) * (r + gap) + 2, (i // cols) * (r + gap) + 2, f"h{layer + 1}.{j}",
-                color="white", fontsize="xx-small", va="top")
-    ax.axis("off")
-    fig.suptitle(title or "hidden neurons' activations over the input plane", fontsize="small")
-    return fig
+    return _mosaic(tiles, labels, cols, cmap=mpl.colormaps["viridis"], vmin=0, vmax=1,
+                   title=title or "hidden neurons' activations over the input plane"
+                   + ("" if cols <= 4 else " (hL.j: layer L, unit j)"),
+                   cbar_label="activation, each unit's own range", ticks=[0, 1],
+                   tick_labels=["its min", "its max"])
 
 
 __all__ = ["first_layer_weights", "hidden_activations", "plot_first_layer_weights",
