@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 from run_helpers import small_config
 
 from neuralab.experiments import parse_config, resume_run, run_experiment
@@ -43,7 +44,9 @@ def check_folder(run_dir: Path, plots: bool = True) -> dict:
     if plots:
         pngs = sorted(p.stem for p in (run_dir / "plots").glob("*.png"))
         svgs = sorted(p.stem for p in (run_dir / "plots").glob("*.svg"))
-        assert pngs and pngs == svgs == sorted(summary["plots"])
+        formats = tomllib.loads((run_dir / "config.toml").read_text())["output"]["formats"]
+        assert pngs and pngs == sorted(summary["plots"])
+        assert svgs == (pngs if "svg" in formats else [])
     assert not list(run_dir.rglob("*.tmp")), "a temporary file was left behind"
     return summary
 

@@ -162,6 +162,10 @@ class DataConfig(_Section):
                 if f not in known:
                     raise ConfigError(f"data.features: unknown feature {f!r}{suggest(f, known)}"
                                       f"; choose from {', '.join(PLAYGROUND_FEATURES)}")
+        for key, value in self.options.items():  # a table has no meaning as an option
+            if isinstance(value, dict):
+                raise ConfigError(f"data.options.{key}={value!r} is not allowed; an option is "
+                                  "a number, a string, a boolean or a list")
         for key, value in DATA_DEFAULTS.get(self.name, {}).items():
             self.options.setdefault(key, value)
         return self
@@ -400,7 +404,8 @@ class OutputConfig(_Section):
     name: str | None = None
     dir: str = "runs"
     plots: bool = True
-    formats: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png", "svg"])
+    # PNG only by default: reports embed it, and an SVG doubles the seconds spent drawing
+    formats: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png"])
 
     @field_validator("name")
     @classmethod
