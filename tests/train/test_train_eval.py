@@ -96,3 +96,38 @@ def test_a_target_accuracy_measures_the_epochs_end_weights():
     est = MLPClassifier(hidden=(8,), epochs=50, target_accuracy=0.9, random_state=0).fit(X, Y)
     assert est._cfg["train_metrics"] == "full"
     assert MLPClassifier(random_state=0).fit(X, Y)._cfg["train_metrics"] == "running"
+
+
+class _ReadOnlySpy(CountForwards):
+    changes_weights = False  # lets full-batch training reuse the evaluation's forward
+
+
+class _Touching(Callback):
+    """A user callback that may change weights (the default): no reuse."""
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_full_batch_gd_reuses_the_training_sets_evaluation(cls):
+    """With full training metrics and full batches, each epoch after the first starts from
+    the forward pass the evaluation just did: one forward over X per epoch, not two, and
+    bit for bit the same training."""
+    y = Y if cls is MLPClassifier else X @ np.array([1.0, -2.0, 0.5, 0.0])
+    kw = dict(hidden=(8,), epochs=5, batch_size="full", optimizer="sgd", lr=0.1,
+              random_state=3, train_metrics="full")
+    spy = _ReadOnlySpy()
+    primed = cls(callbacks=[spy], **kw).fit(X, y, validation=(X[:50], y[:50]))
+    over_x = [training for training, _, rows in spy.calls if rows == len(X)]
+    assert over_x.count(False) == 5 and over_x.count(True) == 1  # 5 evaluations, 1 start
+    plain = cls(callbacks=[_Touching()], **kw).fit(X, y, validation=(X[:50], y[:50]))
+    for (name, a, _), (_, b, _) in zip(primed.net_.named_parameters(),
+                                       plain.net_.named_parameters(), strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    np.testing.assert_array_equal(primed.history_.train_loss, plain.history_.train_loss)
+    np.testing.assert_array_equal(primed.history_.batch_loss, plain.history_.batch_loss)
+
+
+def test_dropout_networks_are_never_primed():
+    spy = _ReadOnlySpy()
+    MLPClassifier(hidden=(8,), dropout=0.2, epochs=3, batch_size="full", random_state=0,
+                  train_metrics="full", callbacks=[spy]).fit(X, Y)
+    assert [t for t, _, rows in spy.calls if rows == len(X)].count(True) == 3

@@ -296,6 +296,8 @@ class Recorder(Callback):
     into every checkpoint.
     """
 
+    changes_weights = False  # it only reads: full-batch runs may reuse the evaluation pass
+
     def __init__(self, run: Run, run_state: dict[str, np.ndarray], *, elapsed: float = 0.0,
                  part: str | None = None, prefix_rows: list[dict[str, Any]] | None = None,
                  extra: dict[str, np.ndarray] | None = None) -> None:

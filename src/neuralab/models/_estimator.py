@@ -34,6 +34,7 @@ from neuralab.nn.module import Module
 from neuralab.optim import Optimizer
 from neuralab.train.history import History
 from neuralab.train.loop import Trainer, fit_loop
+from neuralab.train.metrics import CHUNK as EVAL_CHUNK
 from neuralab.train.metrics import accuracy, evaluate, predict_chunks
 
 
@@ -202,6 +203,14 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
 
         running = cfg["train_metrics"] == "running"
         passes = {k: v for k, v in sets.items() if not (running and k == "train")}
+        # Full-batch GD's next epoch starts with the forward pass the training set's
+        # evaluation has just done: evaluated last, in one chunk, it primes the Trainer
+        # (Trainer.prime), unless a callback of the user's may change the weights meanwhile.
+        priming = ("train" in passes and trainer._batch(len(X)) >= len(X)
+                   and len(X) <= EVAL_CHUNK
+                   and not any(getattr(cb, "changes_weights", True) for cb in cfg["callbacks"]))
+        if priming:
+            passes["train"] = passes.pop("train")  # last
 
         def evaluate_all() -> dict[str, Any]:
             out: dict[str, Any] = {}
@@ -210,12 +219,18 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
                 if classifier:
                     out["train_acc"] = trainer.running["acc"]
             for name, (Xs, Ts, ys) in passes.items():
-                score = (lambda o, ys=ys: accuracy(ys, self._index_from_outputs(o))) \
-                    if classifier else None
+                seen: list[np.ndarray] = []
+
+                def score(o: np.ndarray, ys: np.ndarray = ys, seen: list = seen) -> Any:
+                    seen.append(o)
+                    return accuracy(ys, self._index_from_outputs(o)) if classifier else None
+
                 loss, acc = evaluate(trainer.net, self._eval_loss, Xs, Ts, score)
                 out[f"{name}_loss"] = loss
                 if classifier:
                     out[f"{name}_acc"] = acc
+                if priming and name == "train":
+                    trainer.prime(Xs, seen[0])
             return out
 
         callbacks = [*self._stoppers.values(), *cfg["callbacks"]]

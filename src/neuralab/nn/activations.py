@@ -62,16 +62,14 @@ class LeakyReLU(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(x, self)  # (an int input would round the slope to 0)
-        # max(x, αx) equals where(x > 0, x, αx) exactly for 0 <= α <= 1, with one temporary
-        # instead of three (40 % faster on a study's (E, B, F) activations)
         alpha = _filled(x.shape[-2:], x.dtype, self.negative_slope)
-        out = x * alpha
-        np.maximum(x, out, out=out)
-        # the derivative, 1 where x > 0 and α elsewhere, as max(sign(x), α): exact, and 10×
-        # faster in backward than a masked copy (np.copyto/np.where with a boolean mask)
-        self._slope = np.sign(x)
-        np.maximum(self._slope, alpha, out=self._slope)
-        return out
+        # The derivative, 1 where x > 0 and α elsewhere, is max([x > 0], α) exactly (0 ≤ α ≤
+        # 1), and x · derivative is the output (x · 1 = x): three array passes, and the
+        # backward is one multiply (a masked copy there was 10× slower on study arrays).
+        slope = (x > 0).astype(x.dtype)
+        np.maximum(slope, alpha, out=slope)
+        self._slope = slope
+        return x * slope
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out * self._slope

@@ -16,6 +16,8 @@ class BatchNorm1d(Module):
     The layer computes in ``dtype`` (that of its parameters and buffers) and casts its input.
     """
 
+    mode_dependent = True
+
     def __init__(
         self,
         num_features: int,

@@ -18,6 +18,8 @@ class Dropout(Module):
     The last mask used is kept in ``self.mask`` (0/1 floats) for inspection and tests.
     """
 
+    mode_dependent = True
+
     def __init__(self, p: float = 0.5, *, rng: RngLike = None) -> None:
         super().__init__()
         check_in_range("dropout p", p, 0.0, 1.0, closed="left")

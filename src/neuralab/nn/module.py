@@ -233,6 +233,10 @@ def _rebuild_param_dict(owner: Module, kind: str, sealed: bool,
 class Module:
     """Base class of every layer and container."""
 
+    #: True for layers whose training-mode forward differs from eval mode (dropout, batch
+    #: norm); a network without any computes the same outputs in both
+    mode_dependent = False
+
     def __init__(self) -> None:
         self._params = ParamDict(self, "params")
         self.grads: dict[str, np.ndarray] = {}

@@ -334,6 +334,8 @@ class _CompactWhenStopped(Callback):
     """A callback (last in line, after the stopping rules) that ends a ``fit`` once at least
     :data:`COMPACT_SHARE` of the stacked members stopped, with epochs left to train."""
 
+    changes_weights = False
+
     def __init__(self, budget: int) -> None:
         self.budget = budget
 

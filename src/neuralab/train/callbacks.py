@@ -20,6 +20,9 @@ class Callback:
     """Override the hooks you need; every hook is optional."""
 
     needs_grads = False
+    #: whether the hooks may change weights or buffers (a built-in rule that only reads
+    #: says False, which lets full-batch training reuse the evaluation's forward pass)
+    changes_weights = True
 
     def on_train_begin(self, est: Any) -> None:
         pass

@@ -41,6 +41,8 @@ class NotebookProgress(Callback):
     """A progress bar for a notebook cell: epoch/total, elapsed, ETA and the last evaluated
     metrics; its last state says finished, stopped early or interrupted."""
 
+    changes_weights = False
+
     def __init__(self, epochs: int, min_interval: float = MIN_INTERVAL) -> None:
         self.epochs = int(epochs)
         self.min_interval = float(min_interval)

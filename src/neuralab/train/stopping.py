@@ -26,6 +26,8 @@ class TargetAccuracy(Callback):
     ``converged_epoch`` holds that epoch per member, −1 while not reached.
     """
 
+    changes_weights = False
+
     def __init__(self, target: float = 1.0, *, stop: bool = True, n_members: int = 1) -> None:
         self.target, self.stop = float(target), stop
         self.converged_epoch = np.full(n_members, -1, dtype=np.int64)
