@@ -82,8 +82,8 @@ def test_subsets_first_n_and_options(tmp_path):
     arrays = write_idx_folder(tmp_path)
     s = data.load("fashion-mnist", root=tmp_path, download=False, n_train=30, n_test=5,
                   flatten=False, normalize=False)
-    assert s.train.X.shape == (30, 28, 28) and s.test.X.shape == (5, 28, 28)
-    np.testing.assert_array_equal(s.train.X, arrays["train"][0][:30])
+    assert s.train.X.shape == (30, 1, 28, 28) and s.test.X.shape == (5, 1, 28, 28)
+    np.testing.assert_array_equal(s.train.X[:, 0], arrays["train"][0][:30])
     assert s.train.class_names[0] == "T-shirt/top"
     with pytest.raises(ValueError, match="n_train=51 is more than the 50"):
         data.load("mnist", root=tmp_path, download=False, n_train=51)

@@ -53,7 +53,7 @@ def test_digits_offline_and_metadata():
     assert 0 <= ds.X.min() and ds.X.max() == 1.0
     assert ds.class_names == tuple("0123456789") and "scikit-learn" in ds.source
     raw = data.load("digits", normalize=False, flatten=False, n=5)
-    assert raw.X.shape == (5, 8, 8) and raw.X.max() == 16
+    assert raw.X.shape == (5, 1, 8, 8) and raw.X.max() == 16
 
 
 def test_mnist1d_defaults():

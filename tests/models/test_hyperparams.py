@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from neuralab.models import (
+    CNNClassifier,
     LinearRegression,
     LogisticRegression,
     MLPClassifier,
@@ -20,7 +21,8 @@ from neuralab.models import hyperparams as hp
 
 ROOT = Path(__file__).resolve().parents[2]
 ESTIMATORS = {"perceptron": Perceptron, "logistic": LogisticRegression,
-              "linear": LinearRegression, "mlp": MLPClassifier, "mlp_regressor": MLPRegressor}
+              "linear": LinearRegression, "mlp": MLPClassifier, "mlp_regressor": MLPRegressor,
+              "cnn": CNNClassifier}
 
 
 def _signature(cls: type) -> dict[str, object]:

@@ -12,6 +12,7 @@ pytest.importorskip("sklearn")
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 from neuralab.models import (
+    CNNClassifier,
     LinearRegression,
     LogisticRegression,
     MLPClassifier,
@@ -44,6 +45,12 @@ CONFIGURED = [
     MLPRegressor(hidden=(8,), optimizer="adam", lr=0.05, batch_size="full", epochs=40,
                  dtype="float64", random_state=0),
     OneVsRest(Perceptron(epochs=5, random_state=0)),
+    # scikit-learn's checks feed 2-5 plain features: a 1-D convolution reads them as a signal
+    # (n, 1, d). The default CNNClassifier() (LeNet-5) needs 28×28 images and refuses them
+    # with a message saying so, which is why it is not among DEFAULTS.
+    CNNClassifier([{"type": "conv1d", "out": 4, "kernel": 1}, {"type": "relu"},
+                   {"type": "flatten"}], optimizer="adam", lr=0.05, batch_size="full",
+                  epochs=40, dtype="float64", random_state=0),
 ]
 ESTIMATORS = DEFAULTS + CONFIGURED
 # Ensembles (n_models=E) are left out on purpose: their predict is (E, n), one row per

@@ -127,3 +127,18 @@ def test_sigkilled_study_resumes_to_the_uninterrupted_results(tmp_path):
         done = cli("study", "--resume", str(folders[0]), "-q", cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert runs_rows(folders[0]) == reference, f"kill {k}"
+
+
+def test_a_script_without_the_main_guard_is_told_what_to_do(tmp_path):
+    """Worker processes import the user's script: a study at its top level with workers=2
+    must end with a message naming the fix, not a pile of Dask tracebacks only."""
+    script = tmp_path / "study_script.py"
+    script.write_text(
+        "from neuralab.studies.runner import Study\n"
+        "base = {'data': {'name': 'moons', 'options': {'n': 100}},\n"
+        "        'model': {'kind': 'mlp', 'hidden': [4]}, 'train': {'epochs': 2}}\n"
+        f"Study(base, seeds=4).run(workers=2, out={str(tmp_path / 'studies')!r})\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path, env=env())
+    assert done.returncode != 0
+    assert 'if __name__ == "__main__":' in done.stderr

@@ -12,7 +12,8 @@ SOURCE = "scikit-learn load_digits (UCI optical recognition of handwritten digit
 
 def load_digits(*, n: int | None = None, normalize: bool | float = True, flatten: bool = True,
                 dtype=np.float32) -> Dataset:
-    """1797 digits: ``X`` (n, 64) in [0, 1] (pixels 0..16 divided by 16), ``y`` 0..9.
+    """1797 digits: ``X`` (n, 64) in [0, 1] (pixels 0..16 divided by 16), ``y`` 0..9;
+    ``flatten=False`` gives images (n, 1, 8, 8), channels first for a CNN.
 
     No canonical train/test split: use :func:`neuralab.data.split`. ``n`` keeps the first n.
     """

@@ -45,8 +45,9 @@ def image_dataset(
 ) -> Dataset:
     """A Dataset of ``images`` (n, H, W[, C]) with integer ``labels`` (n,) 0..K-1.
 
-    ``X`` is ``images / scale`` as ``dtype``, flattened to (n, H·W·C) when ``flatten``;
-    ``image_shape`` remembers (H, W[, C]).
+    ``X`` is ``images / scale`` as ``dtype``, flattened to (n, H·W·C) when ``flatten``,
+    else channels first as a CNN takes it (PyTorch's layout): (n, 1, H, W) for grey images,
+    (n, C, H, W) for colour ones. ``image_shape`` remembers the pixels' (H, W[, C]).
     """
     scale = pixel_scale(normalize, max_value)
     X = images.astype(dtype)
@@ -55,6 +56,10 @@ def image_dataset(
     image_shape = tuple(images.shape[1:])
     if flatten:
         X = X.reshape(len(X), -1)
+    elif X.ndim == 3:  # grey: one channel
+        X = X[:, None]
+    elif X.ndim == 4:  # (n, H, W, C) -> (n, C, H, W)
+        X = np.ascontiguousarray(X.transpose(0, 3, 1, 2))
     return Dataset(X=X, y=np.asarray(labels, dtype=np.int64), name=name,
                    classes=tuple(range(len(class_names))), class_names=tuple(class_names),
                    image_shape=image_shape, source=source, description=description,

@@ -138,8 +138,8 @@ def load_idx_set(
     Files are read from ``root`` (a folder holding the four IDX files, .gz or raw), else from
     the cache, downloading missing ones unless ``download=False``. ``n_train``/``n_test``
     keep the first N of each split (seed 003: 20000 / 2000). ``X`` is (n, 784) float32 in
-    [0, 1] by default (``flatten=False``: (n, 28, 28); ``normalize``: True → /255,
-    False → raw 0..255, a number → divide by it).
+    [0, 1] by default (``flatten=False``: (n, 1, 28, 28), channels first for a CNN;
+    ``normalize``: True → /255, False → raw 0..255, a number → divide by it).
     """
     spec = IDX_SETS[name]
     folder = folder_for(name, root)

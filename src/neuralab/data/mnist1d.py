@@ -109,8 +109,9 @@ def make_mnist1d(args: MNIST1DArgs | None = None) -> dict[str, np.ndarray]:
 
 
 def load_mnist1d(*, n_train: int | None = None, n_test: int | None = None,
-                 seed: int = 42, dtype=FLOAT) -> DatasetSplits:
-    """MNIST-1D as ``DatasetSplits(train (4000, 40), test (1000, 40))``, classes 0..9."""
+                 seed: int = 42, flatten: bool = True, dtype=FLOAT) -> DatasetSplits:
+    """MNIST-1D as ``DatasetSplits(train (4000, 40), test (1000, 40))``, classes 0..9;
+    ``flatten=False`` gives one-channel signals (n, 1, 40), as a 1-D CNN takes them."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r} is not allowed; mnist1d needs an int >= 0 "
                          "(42 is the published dataset)")
@@ -119,7 +120,8 @@ def load_mnist1d(*, n_train: int | None = None, n_test: int | None = None,
     names = tuple(str(i) for i in range(10))
     parts = {}
     for split, xk, yk, n in (("train", "x", "y", n_train), ("test", "x_test", "y_test", n_test)):
-        parts[split] = Dataset(X=first(d[xk], n, f"n_{split}").astype(dtype),
+        X = first(d[xk], n, f"n_{split}").astype(dtype)
+        parts[split] = Dataset(X=X if flatten else X[:, None, :],
                                y=first(d[yk], n, f"n_{split}"), name=f"mnist1d/{split}",
                                classes=tuple(range(10)), class_names=names, source=SOURCE,
                                description="1-D signals of the ten digits, length 40",

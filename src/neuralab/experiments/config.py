@@ -260,6 +260,30 @@ class MLPRegressorModel(_MLPBase):
     kind: Literal["mlp_regressor"] = "mlp_regressor"
 
 
+class CNNModel(_Section):
+    """A convolutional network: a named ``architecture``, or a ``layers`` list of tables
+    (``{type = "conv2d", out = 6, kernel = 5}``) that replaces it (neuralab.models.cnn)."""
+
+    kind: Literal["cnn"] = "cnn"
+    architecture: _choices("architecture", "cnn") = hp.default("architecture", "cnn")
+    layers: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _layers(self) -> CNNModel:
+        _table_check(self, "model", "cnn")
+        if self.layers is not None:
+            from neuralab.models.cnn import check_layers
+
+            if self.architecture != hp.default("architecture", "cnn"):
+                raise ConfigError("model.architecture and model.layers are both set; give a "
+                                  "named architecture or a layer list")
+            try:
+                check_layers(self.layers, "model.layers")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        return self
+
+
 class OvRModel(_Section):
     """One-vs-rest: one binary ``base`` model per class; ``options`` are the base's keys."""
 
@@ -282,7 +306,7 @@ class OvRModel(_Section):
 
 MODELS: dict[str, type[BaseModel]] = {
     "perceptron": PerceptronModel, "logistic": LogisticModel, "linear": LinearModel,
-    "mlp": MLPModel, "mlp_regressor": MLPRegressorModel, "ovr": OvRModel,
+    "mlp": MLPModel, "mlp_regressor": MLPRegressorModel, "ovr": OvRModel, "cnn": CNNModel,
 }
 BASE_MODELS = {k: MODELS[k] for k in ("perceptron", "logistic", "mlp")}
 ALIASES = {"mlp_classifier": "mlp", "logistic_regression": "logistic", "logreg": "logistic",
@@ -300,7 +324,8 @@ def model_tag(value: Any) -> str | None:
 ModelConfig = Annotated[
     Annotated[PerceptronModel, Tag("perceptron")] | Annotated[LogisticModel, Tag("logistic")]
     | Annotated[LinearModel, Tag("linear")] | Annotated[MLPModel, Tag("mlp")]
-    | Annotated[MLPRegressorModel, Tag("mlp_regressor")] | Annotated[OvRModel, Tag("ovr")],
+    | Annotated[MLPRegressorModel, Tag("mlp_regressor")] | Annotated[OvRModel, Tag("ovr")]
+    | Annotated[CNNModel, Tag("cnn")],
     Discriminator(model_tag, custom_error_type="model_kind",
                   custom_error_message="unknown model kind"),
 ]
@@ -489,6 +514,7 @@ def default_name(cfg: ExperimentConfig) -> str:
 # perceptron), so a config never silently means less than it says.
 def _classes() -> dict[str, type]:
     from neuralab.models import (
+        CNNClassifier,
         LinearRegression,
         LogisticRegression,
         MLPClassifier,
@@ -497,7 +523,8 @@ def _classes() -> dict[str, type]:
     )
 
     return {"perceptron": Perceptron, "logistic": LogisticRegression,
-            "linear": LinearRegression, "mlp": MLPClassifier, "mlp_regressor": MLPRegressor}
+            "linear": LinearRegression, "mlp": MLPClassifier, "mlp_regressor": MLPRegressor,
+            "cnn": CNNClassifier}
 
 
 REGRESSORS = ("linear", "mlp_regressor")
@@ -559,6 +586,9 @@ def estimator_params(cfg: ExperimentConfig, kind: str, options: dict[str, Any]
     if "schedule" in params:
         params["schedule"] = None if params["schedule"] == "none" else params["schedule"]
         params["schedule_params"] = dict(params.get("schedule_params") or {}) or None
+    if kind == "cnn" and params.get("layers") is not None:  # a layer list replaces the name
+        params["architecture"] = params["layers"]
+    params.pop("layers", None)
     if isinstance(params.get("hidden"), list):
         params["hidden"] = tuple(params["hidden"])
     if isinstance(params.get("betas"), list):

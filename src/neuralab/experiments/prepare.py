@@ -23,7 +23,7 @@ import itertools
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +245,42 @@ def check_task(cfg: ExperimentConfig, data: Prepared) -> None:
                           "a classifier needs at least 2")
 
 
+def as_images(cfg: ExperimentConfig, data: Prepared) -> Prepared:
+    """The model inputs of a CNN kept as images ``(n, C, H, W)`` (channels first; the
+    ``flatten=False`` shape) or signals ``(n, 1, L)``, after the flat preprocessing; a layer
+    that cannot take the shape is a ConfigError naming it."""
+    from neuralab.models.cnn import architecture_layers, flat_input_shape, layer_shapes
+
+    model = cfg.model
+    key = "model.layers" if getattr(model, "layers", None) is not None else \
+        "model.architecture"
+    specs = architecture_layers(getattr(model, "layers", None) or model.architecture)
+    image = data.image_shape
+    X = data.sets["train"][0]
+    channels_last = image is not None and len(image) == 3
+    if image is not None and len(image) in (2, 3) and math.prod(image) == X.shape[1]:
+        shape = (image[2], image[0], image[1]) if channels_last else (1, *image)
+    else:
+        channels_last = False
+        try:
+            shape = flat_input_shape(int(X.shape[1]), specs)
+        except ValueError as exc:
+            raise ConfigError(f"{key} on {data.name}: {exc}") from None
+    try:
+        layer_shapes(specs, shape)
+    except ValueError as exc:
+        raise ConfigError(f"{key} on {data.name} ({'×'.join(map(str, shape))} inputs): "
+                          f"{exc}") from None
+
+    def view(X: np.ndarray) -> np.ndarray:
+        if channels_last:  # stored (H, W, C): channels to the front
+            return np.ascontiguousarray(X.reshape(len(X), *image).transpose(0, 3, 1, 2))
+        return X.reshape(len(X), *shape)
+
+    sets = {k: (view(X), y) for k, (X, y) in data.sets.items()}
+    return replace(data, sets=sets)
+
+
 @dataclass
 class Experiment:
     """A config made real: its prepared data and the unfitted estimator it describes
@@ -262,6 +298,8 @@ def prepare_experiment(cfg: ExperimentConfig, *, offline: bool = False) -> Exper
     the key when the data cannot be had or does not suit the model.
     """
     data = prepare(cfg.data, offline=offline)
+    if cfg.model.kind == "cnn":
+        data = as_images(cfg, data)
     check_task(cfg, data)
     check_model_memory(cfg, data)
     return Experiment(cfg, data, build_estimator(cfg))
@@ -362,7 +400,7 @@ def check_model_memory(cfg: ExperimentConfig, data: Prepared) -> None:
     X, y = data.sets["train"]
     classes = len(np.unique(y)) if is_classifier(cfg) else 1
     ovr = cfg.model.kind == "ovr"
-    sizes = network_sizes(cfg, int(X.shape[1]), 1 if ovr or classes == 2 else classes)
+    sizes = network_sizes(cfg, math.prod(X.shape[1:]), 1 if ovr or classes == 2 else classes)
     params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
     params *= classes if ovr else 1
     itemsize = 4 if cfg.train.dtype == "float32" else 8
@@ -390,6 +428,6 @@ def class_errors(est: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(per_class_error(t, p, len(classes)), dtype=float)
 
 
-__all__ = ["Experiment", "Prepared", "apply_preprocess", "available_memory",
+__all__ = ["Experiment", "Prepared", "apply_preprocess", "as_images", "available_memory",
            "check_data_memory", "check_model_memory", "check_task", "class_errors",
            "format_bytes", "load_splits", "network_sizes", "prepare", "prepare_experiment"]

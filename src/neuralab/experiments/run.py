@@ -600,13 +600,14 @@ class Run:
             "best": _best(single),
             **(_per_class(est, self.data) if self.classifier else {}),
             "data_sizes": {k: len(v[1]) for k, v in self.data.sets.items()},
-            "n_features": int(self.data.sets["train"][0].shape[1]),
+            "n_features": math.prod(self.data.sets["train"][0].shape[1:]),  # images: C·H·W
             "classes": None if classes is None else np.asarray(classes).tolist(),
             "train_seconds": round(elapsed, 4),
             "wall_seconds": round(time.time() - self.t0, 4),
             "resumed_from_epoch": resumed_from or None,
             "plots": plots,
             **_weight_norm(est),
+            **_network(est),
         })
         shown = " ".join(f"{k}={v:.4f}" for k, v in final.items())
         self.reporter.message(f"finished: {shown}")
@@ -670,6 +671,19 @@ def _weight_norm(est: Any) -> dict[str, float]:
             "Perceptron", "LogisticRegression", "LinearRegression"):
         return {}
     return {"weight_norm": float(np.linalg.norm(np.asarray(est.coef_, dtype=float)))}
+
+
+def _network(est: Any) -> dict[str, Any]:
+    """A convolutional network's layers (``nn.summary``: output shape and parameter count of
+    each), which the report shows; nothing for other models."""
+    shape = getattr(est, "input_shape_", None)
+    if shape is None:
+        return {}
+    from neuralab.nn import summary
+
+    rows = summary(est.net_, tuple(shape), print_table=False)
+    return {"network": [{"layer": r.layer, "output_shape": list(r.output_shape),
+                         "parameters": int(r.n_params)} for r in rows]}
 
 
 def _checkpoint_or_none(run_dir: Path) -> dict[str, np.ndarray] | None:

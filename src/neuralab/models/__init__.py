@@ -19,6 +19,7 @@ from neuralab.io import load_arrays
 from neuralab.models._estimator import NetEstimator
 from neuralab.models._params import NotFittedError, clone
 from neuralab.models._setup import member_seeds
+from neuralab.models.cnn import CNNClassifier
 from neuralab.models.linear import LinearRegression, LogisticRegression
 from neuralab.models.mlp import MLPClassifier, MLPRegressor
 from neuralab.models.multiclass import OneVsRest
@@ -34,6 +35,6 @@ def load(path: str | os.PathLike) -> Any:
 
 
 __all__ = [
-    "LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor", "NetEstimator",
-    "NotFittedError", "OneVsRest", "Perceptron", "clone", "load", "member_seeds",
+    "CNNClassifier", "LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
+    "NetEstimator", "NotFittedError", "OneVsRest", "Perceptron", "clone", "load", "member_seeds",
 ]

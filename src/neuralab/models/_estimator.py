@@ -58,6 +58,10 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
     def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
         return {}
 
+    def _check_X(self, X: Any, **kw: Any) -> np.ndarray:
+        """``X`` checked as rows (n, features); a CNN also takes images."""
+        return check_X(X, **kw)
+
     def _make_trainer_from(self, net: Module, loss: Loss, opt: Optimizer | None, **kw: Any
                            ) -> Trainer:
         return Trainer(net, loss, opt, **kw)
@@ -149,7 +153,7 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
             self._setup(X.shape[1], y, cfg, classes=classes)
         else:
             cfg = self._cfg
-            X = check_X(X, dtype=cfg["dtype"], owner=type(self).__name__,
+            X = self._check_X(X, dtype=cfg["dtype"], owner=type(self).__name__,
                         n_features=self.n_features_in_)
             y = check_y(y, len(X), owner=type(self).__name__, classifier=self._is_classifier())
             self._trainer.active[:] = True  # stopped members train again
@@ -162,7 +166,7 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
 
     def _check_Xy(self, X: Any, y: Any, cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         name = type(self).__name__
-        X = check_X(X, dtype=cfg["dtype"], owner=name)
+        X = self._check_X(X, dtype=cfg["dtype"], owner=name)
         y = check_y(y, len(X), owner=name, classifier=self._is_classifier())
         return X, y
 
@@ -170,7 +174,7 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
         if not isinstance(data, (tuple, list)) or len(data) != 2:
             raise ValueError(f"{name} must be a pair (X, y); got {type(data).__name__}")
         owner = type(self).__name__
-        X = check_X(data[0], dtype=self._cfg["dtype"], owner=owner,
+        X = self._check_X(data[0], dtype=self._cfg["dtype"], owner=owner,
                     n_features=self.n_features_in_, name=f"{name} X")
         y = check_y(data[1], len(X), owner=owner, classifier=self._is_classifier(),
                     name=f"{name} y")
@@ -263,7 +267,7 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
         self._check_fitted()
         # float32 input stays float32 here (no full-size copy); chunks widen in the GEMM
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        X = check_X(X, dtype=dtype, owner=type(self).__name__,
+        X = self._check_X(X, dtype=dtype, owner=type(self).__name__,
                     n_features=self.n_features_in_)
         return predict_chunks(self._float64_net(), X).astype(np.float64, copy=False)
 

@@ -299,6 +299,8 @@ def _check_architecture(state: dict[str, Any], est: Any, cfg: dict[str, Any]) ->
             raise ValueError(f"meta/y_ndim is 1 (one target) but meta/n_outputs is {n_out}")
     widths = [n_in, *cfg.get("hidden", ()), n_out]
     declared = (E or 1) * sum(a * b for a, b in itertools.pairwise(widths))
+    if hasattr(est, "_declared_weights"):  # a CNN counts its own layers
+        declared = est._declared_weights(state, cfg, n_out)
     held = sum(np.asarray(v).size for k, v in state.items() if k.startswith("net/"))
     if declared > held:
         raise ValueError(f"the parameters declare a network of {declared:,} weights "

@@ -33,9 +33,12 @@ from neuralab.optim import OPTIMIZERS, SCHEDULES
 from neuralab.train.stopping import MONITORS
 
 #: The estimator behind each model kind (the names configs use in ``model.kind``).
-MODEL_KINDS = ("perceptron", "logistic", "linear", "mlp", "mlp_regressor")
+MODEL_KINDS = ("perceptron", "logistic", "linear", "mlp", "mlp_regressor", "cnn")
 MLPS = ("mlp", "mlp_regressor")
-GRADIENT = ("logistic", "linear", *MLPS)  # trained by the shared gradient loop
+NETS = (*MLPS, "cnn")  # the deep networks (flooding, early stopping)
+GRADIENT = ("logistic", "linear", *NETS)  # trained by the shared gradient loop
+#: the named CNN architectures (neuralab.models.cnn.ARCHITECTURES has their layers)
+CNN_ARCHITECTURES = ("lenet5", "mnist1d_cnn", "onelayer_cnn")
 ALL = MODEL_KINDS
 
 
@@ -124,6 +127,9 @@ _TABLE = [
           models=MLPS),
     Hyper("batch_norm", "bool", False, "batch normalisation after each hidden Linear",
           config="model.batch_norm", models=MLPS),
+    Hyper("architecture", "choice", "lenet5", "a named CNN (lenet5, mnist1d_cnn, "
+          "onelayer_cnn); the estimator also takes a list of layer specs (model.layers)",
+          choices=CNN_ARCHITECTURES, config="model.architecture", models=("cnn",)),
     Hyper("fit_intercept", "bool", True, "learn a bias", config="model.fit_intercept",
           models=("perceptron", "logistic", "linear")),
     Hyper("solver", "choice", "lstsq", "closed form (lstsq, ridge with l2) or gradient "
@@ -164,13 +170,13 @@ _TABLE = [
     Hyper("l2", "float", 0.0, "L2 penalty λ/2 Σ W² on the weights", low=0.0,
           config="optim.l2", models=GRADIENT, by_model={"logistic": 1e-4}),
     Hyper("flooding", "float", None, "flood level b (Ishida et al. 2020): train on "
-          "|loss − b| + b", low=0.0, optional=True, config="optim.flooding", models=MLPS),
+          "|loss − b| + b", low=0.0, optional=True, config="optim.flooding", models=NETS),
     # -- training ---------------------------------------------------------------------------
     Hyper("epochs", "int", 100, "passes over the training set", low=1, high=10_000_000,
           config="train.epochs", flag="--epochs"),
     Hyper("batch_size", "batch", "full", "samples per step, or 'full' for full-batch GD",
           config="train.batch_size", flag="--batch-size", models=GRADIENT,
-          by_model={"mlp": 32, "mlp_regressor": 32, "logistic": 64}),
+          by_model={"mlp": 32, "mlp_regressor": 32, "cnn": 32, "logistic": 64}),
     Hyper("shuffle", "bool", True, "draw a fresh sample order every epoch",
           config="train.shuffle"),
     Hyper("eval_every", "int", 1, "compute the logged metrics every N epochs (and at the "
@@ -194,18 +200,18 @@ _TABLE = [
           by_model={"perceptron": "float64", "linear": "float64"}),
     Hyper("target_accuracy", "float", None, "stop once the training accuracy reaches this "
           "(e.g. 1.0); the epoch is kept in converged_epoch_", low=0.0, high=1.0,
-          low_open=True, optional=True, config="train.target_accuracy", models=("mlp",)),
+          low_open=True, optional=True, config="train.target_accuracy", models=("mlp", "cnn")),
     Hyper("early_stopping", "bool", False, "stop when `monitor` stops improving",
-          config="train.early_stopping.enabled", models=MLPS),
+          config="train.early_stopping.enabled", models=NETS),
     Hyper("monitor", "choice", "val_loss", "the metric early stopping watches",
-          choices=MONITORS, config="train.early_stopping.monitor", models=MLPS),
+          choices=MONITORS, config="train.early_stopping.monitor", models=NETS),
     Hyper("patience", "int", 10, "evaluations without improvement before stopping", low=1,
-          config="train.early_stopping.patience", models=MLPS),
+          config="train.early_stopping.patience", models=NETS),
     Hyper("min_delta", "float", 0.0, "smallest change that counts as an improvement",
-          low=0.0, config="train.early_stopping.min_delta", models=MLPS),
+          low=0.0, config="train.early_stopping.min_delta", models=NETS),
     Hyper("restore_best_weights", "bool", True, "go back to the best epoch's weights when "
           "stopping early", config="train.early_stopping.restore_best_weights",
-          models=MLPS),
+          models=NETS),
     # -- the estimator object only ----------------------------------------------------------
     Hyper("n_models", "int", None, "train E independently seeded models in one vectorized "
           "pass", low=1, optional=True),

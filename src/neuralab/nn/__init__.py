@@ -20,10 +20,11 @@ from neuralab.nn.activations import (
     sigmoid,
     softmax,
 )
-from neuralab.nn.batchnorm import BatchNorm1d
+from neuralab.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from neuralab.nn.containers import Sequential
-from neuralab.nn.dropout import Dropout
-from neuralab.nn.init import INITS, init_linear
+from neuralab.nn.conv import Conv1d, Conv2d
+from neuralab.nn.dropout import Dropout, Dropout2d
+from neuralab.nn.init import CONV_INITS, INITS, init_conv, init_linear
 from neuralab.nn.linear import Linear
 from neuralab.nn.losses import (
     LOSSES,
@@ -37,10 +38,15 @@ from neuralab.nn.losses import (
 )
 from neuralab.nn.module import Module
 from neuralab.nn.penalties import L1, L2, Penalty
+from neuralab.nn.pooling import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from neuralab.nn.shape import Flatten
+from neuralab.nn.summary import SummaryRow, summary
 
 __all__ = [
-    "ACTIVATIONS", "INITS", "L1", "L2", "LOSSES", "MSE", "BCEWithLogits", "BatchNorm1d",
-    "Dropout", "Flooding", "Hinge", "Identity", "LeakyReLU", "Linear", "Loss", "Module",
-    "Penalty", "PerceptronCriterion", "ReLU", "Sequential", "Sigmoid", "Softmax",
-    "SoftmaxCrossEntropy", "Tanh", "init_linear", "log_softmax", "sigmoid", "softmax",
+    "ACTIVATIONS", "CONV_INITS", "INITS", "L1", "L2", "LOSSES", "MSE", "AvgPool1d",
+    "AvgPool2d", "BCEWithLogits", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Dropout",
+    "Dropout2d", "Flatten", "Flooding", "Hinge", "Identity", "LeakyReLU", "Linear", "Loss",
+    "MaxPool1d", "MaxPool2d", "Module", "Penalty", "PerceptronCriterion", "ReLU", "Sequential",
+    "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "SummaryRow", "Tanh", "init_conv",
+    "init_linear", "log_softmax", "sigmoid", "softmax", "summary",
 ]

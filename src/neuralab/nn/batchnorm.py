@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuralab._checks import check_in_range, check_positive
+from neuralab.nn.conv import refuse_input
 from neuralab.nn.module import Module, as_dtype, check_float_dtype, member_shape
 
 
@@ -17,6 +18,8 @@ class BatchNorm1d(Module):
     """
 
     mode_dependent = True
+    _axes: int | tuple[int, ...] = -2  # the axes the statistics are taken over
+    _batch_axis = -2
 
     def __init__(
         self,
@@ -46,19 +49,24 @@ class BatchNorm1d(Module):
     def _expand(self, a: np.ndarray) -> np.ndarray:
         return a if a.ndim == 1 else a[:, None, :]
 
+    def _count(self, x: np.ndarray) -> int:
+        """How many values each statistic is taken over."""
+        return x.shape[-2]
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         dtype = self._buffers["running_mean"].dtype
         if type(x) is not np.ndarray or x.dtype is not dtype:
             x = as_dtype(x, dtype, self)
         if self.training:
-            n = x.shape[-2]
+            n = self._count(x)
             if n < 2:
                 raise ValueError(
-                    f"BatchNorm1d needs at least 2 samples per batch in training; got batch "
-                    f"size {n} (use a larger batch_size or eval mode)"
+                    f"{type(self).__name__} needs at least 2 values per feature in training; "
+                    f"got batch size {x.shape[self._batch_axis]} in an input of shape "
+                    f"{x.shape} (use a larger batch_size or eval mode)"
                 )
-            mean = x.mean(axis=-2)
-            var = x.var(axis=-2)
+            mean = x.mean(axis=self._axes)
+            var = x.var(axis=self._axes)
             m = self.momentum
             rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
             rm *= 1 - m
@@ -78,17 +86,45 @@ class BatchNorm1d(Module):
         if type(grad_out) is not np.ndarray or grad_out.dtype is not xhat.dtype:
             grad_out = as_dtype(grad_out, xhat.dtype, self)
         if self.affine:
-            (grad_out * xhat).sum(axis=-2, out=self.grads["weight"])
-            grad_out.sum(axis=-2, out=self.grads["bias"])
+            (grad_out * xhat).sum(axis=self._axes, out=self.grads["weight"])
+            grad_out.sum(axis=self._axes, out=self.grads["bias"])
             g = grad_out * self._expand(self.params["weight"])
         else:
             g = grad_out
         inv_std = self._expand(self._inv_std)
         if not self.training:  # running statistics are constants
             return g * inv_std
-        mean_g = g.mean(axis=-2, keepdims=True)
-        mean_gx = (g * xhat).mean(axis=-2, keepdims=True)
+        mean_g = g.mean(axis=self._axes, keepdims=True)
+        mean_gx = (g * xhat).mean(axis=self._axes, keepdims=True)
         return (g - mean_g - xhat * mean_gx) * inv_std
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch norm of images ``(B, C, H, W)``: one mean and variance per channel, taken over
+    the batch and both spatial axes (``B·H·W`` values), as PyTorch's ``BatchNorm2d``.
+
+    ``weight``/``bias`` and the running statistics are ``(C,)``. Ensembles are not supported.
+    """
+
+    _axes = (0, 2, 3)
+    _batch_axis = 0
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *,
+                 affine: bool = True, dtype: type | np.dtype = np.float32) -> None:
+        super().__init__(num_features, momentum=momentum, eps=eps, affine=affine, dtype=dtype)
+
+    def _expand(self, a: np.ndarray) -> np.ndarray:
+        return a[:, None, None]
+
+    def _count(self, x: np.ndarray) -> int:
+        return x.size // x.shape[1]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x (B, C, H, W) -> (B, C, H, W)``."""
+        shape = np.shape(x)
+        if len(shape) != 4 or shape[1] != self.num_features:
+            raise refuse_input(self, shape, 2, self.num_features)
+        return super().forward(x)

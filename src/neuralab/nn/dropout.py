@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuralab._checks import check_in_range
+from neuralab.nn.conv import refuse_input
 from neuralab.nn.linear import RngLike, as_member_generators
 from neuralab.nn.module import Module, as_float
 from neuralab.rng import as_generator
@@ -55,3 +56,31 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Channel dropout: ``x (B, C, H, W)``, each whole channel of each sample zeroed with
+    probability p while training (the rest scaled by 1/(1−p)), as PyTorch's ``Dropout2d``.
+
+    ``self.mask`` is ``(B, C, 1, 1)``. One Generator only (ensembles are not supported).
+    """
+
+    def __init__(self, p: float = 0.5, *, rng: RngLike = None) -> None:
+        if as_member_generators(rng) is not None:
+            raise ValueError("Dropout2d: rng as a list of generators (an ensemble) is not "
+                             "supported by the CNN layers; pass one Generator, an int or None")
+        super().__init__(p, rng=rng)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(x, self)
+        if x.ndim != 4:
+            raise refuse_input(self, x.shape, 2, None)
+        if not self.training or self.p == 0.0:
+            self._scale = None
+            return x
+        draw = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        self._x_ndim = x.ndim
+        shape = (*x.shape[:2], 1, 1)
+        self.mask = (self._rng.random(shape, dtype=draw) >= self.p).astype(x.dtype)
+        self._scale = self.mask / x.dtype.type(1.0 - self.p)
+        return x * self._scale

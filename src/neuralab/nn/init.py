@@ -1,4 +1,6 @@
-"""Weight initialisation schemes for ``Linear`` (weights ``(in, out)``, fan_in = ``in``).
+"""Weight initialisation schemes for ``Linear`` (weights ``(in, out)``, fan_in = ``in``) and
+the convolutions (weights ``(out, in, *kernel)``, fan_in = ``in·kH·kW``, fan_out =
+``out·kH·kW``, as PyTorch counts them).
 
 =========== ============================================= =====================
 name        weight                                        bias
@@ -11,6 +13,9 @@ normal      N(0, std²), std default 1e-4 (CS324 skeleton) 0
 uniform     U(±1/sqrt(fan_in))  (PyTorch's Linear default) U(±1/sqrt(fan_in))
 zeros       0                                             0
 =========== ============================================= =====================
+
+Convolutions also take ``"torch"`` (PyTorch's Conv default, ``kaiming_uniform(a=√5)``: the
+same bounds as ``uniform``) and ``"auto"`` (He: CNNs are ReLU networks).
 """
 
 from __future__ import annotations
@@ -21,31 +26,34 @@ import numpy as np
 
 from neuralab._checks import check_choice
 
-Sampler = Callable[[np.random.Generator, int, int, float], tuple[np.ndarray, np.ndarray]]
+# sample(rng, fan_in, fan_out, std, shape=None, n_bias=None): the weight has ``shape``
+# (default ``(fan_in, fan_out)``, Linear's) and the bias ``n_bias`` entries (default fan_out)
+Sampler = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
 def _normal(std_of: Callable[[int, int], float]) -> Sampler:
-    def sample(rng, fan_in, fan_out, std):
-        w = rng.normal(0.0, std_of(fan_in, fan_out), size=(fan_in, fan_out))
-        return w, np.zeros(fan_out)
+    def sample(rng, fan_in, fan_out, std, shape=None, n_bias=None):
+        w = rng.normal(0.0, std_of(fan_in, fan_out), size=shape or (fan_in, fan_out))
+        return w, np.zeros(n_bias or fan_out)
     return sample
 
 
 def _uniform(bound_of: Callable[[int, int], float], bias: bool = False) -> Sampler:
-    def sample(rng, fan_in, fan_out, std):
+    def sample(rng, fan_in, fan_out, std, shape=None, n_bias=None):
         bound = bound_of(fan_in, fan_out)
-        w = rng.uniform(-bound, bound, size=(fan_in, fan_out))
-        b = rng.uniform(-bound, bound, size=fan_out) if bias else np.zeros(fan_out)
+        w = rng.uniform(-bound, bound, size=shape or (fan_in, fan_out))
+        n_b = n_bias or fan_out
+        b = rng.uniform(-bound, bound, size=n_b) if bias else np.zeros(n_b)
         return w, b
     return sample
 
 
-def _fixed_normal(rng, fan_in, fan_out, std):
-    return rng.normal(0.0, std, size=(fan_in, fan_out)), np.zeros(fan_out)
+def _fixed_normal(rng, fan_in, fan_out, std, shape=None, n_bias=None):
+    return rng.normal(0.0, std, size=shape or (fan_in, fan_out)), np.zeros(n_bias or fan_out)
 
 
-def _zeros(rng, fan_in, fan_out, std):
-    return np.zeros((fan_in, fan_out)), np.zeros(fan_out)
+def _zeros(rng, fan_in, fan_out, std, shape=None, n_bias=None):
+    return np.zeros(shape or (fan_in, fan_out)), np.zeros(n_bias or fan_out)
 
 
 INITS: dict[str, Sampler] = {
@@ -67,3 +75,24 @@ def init_linear(
     """Draw ``(weight (fan_in, fan_out), bias (fan_out,))`` in float64 from ``rng``."""
     check_choice("init", name, INITS)
     return INITS[name](rng, fan_in, fan_out, std)
+
+
+#: the schemes a convolution takes: every Linear scheme, "torch" and "auto"
+CONV_INITS: tuple[str, ...] = (*INITS, "torch", "auto")
+
+
+def init_conv(
+    name: str, rng: np.random.Generator, out_channels: int, in_channels: int,
+    kernel_size: tuple[int, ...], std: float = 1e-4,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``(weight (out, in, *kernel), bias (out,))`` in float64 from ``rng``.
+
+    fan_in = ``in·prod(kernel)`` and fan_out = ``out·prod(kernel)`` (PyTorch's counts);
+    ``"auto"`` is He, ``"torch"`` is PyTorch's Conv default (``uniform``'s bounds).
+    """
+    check_choice("init", name, CONV_INITS)
+    name = {"auto": "he", "torch": "uniform"}.get(name, name)
+    field = int(np.prod(kernel_size))
+    shape = (out_channels, in_channels, *kernel_size)
+    return INITS[name](rng, in_channels * field, out_channels * field, std,
+                       shape=shape, n_bias=out_channels)

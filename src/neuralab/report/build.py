@@ -249,6 +249,23 @@ def _plots_in_order(run: RunInfo) -> list[tuple[str, Path]]:
                                                        item[0]))
 
 
+def _network_rows(network: Any) -> list[list[Any]]:
+    """summary.json's ``network`` (a CNN run's layers) as table rows; [] for anything else
+    (a run folder may come from anyone: only strings and whole numbers are shown)."""
+    if not isinstance(network, list) or len(network) > 1000:
+        return []
+    rows = []
+    for item in network:
+        if not isinstance(item, dict):
+            return []
+        layer, shape, n = item.get("layer"), item.get("output_shape"), item.get("parameters")
+        if not (isinstance(layer, str) and isinstance(shape, list) and isinstance(n, int)
+                and all(isinstance(d, int) for d in shape)):
+            return []
+        rows.append([layer[:200], " × ".join(map(str, shape)), n])
+    return rows
+
+
 def _run_section(run: RunInfo, index: int, label: str | None = None) -> str:
     e = html.escape
     s = run.summary
@@ -266,6 +283,11 @@ def _run_section(run: RunInfo, index: int, label: str | None = None) -> str:
             parts.append(_img(png, f"{run.name}: {name}",
                               PLOT_TITLES.get(name, name.replace("_", " "))))
     parts += ["<h3>Summary</h3>", _table(["", "value"], info)]
+    network = _network_rows(s.get("network"))
+    if network:
+        total = sum(row[2] for row in network)
+        parts += ["<h3>Network</h3>", _table(["layer", "output shape", "parameters"],
+                                             [*network, ["total", "", total]])]
     if per_class:
         split = s.get("split", "test")
         rates = s.get("binary_error_rates") or {}

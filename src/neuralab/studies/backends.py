@@ -20,6 +20,9 @@ from typing import Any
 #: (and NumPy's and SciPy's OpenBLAS pools never fight, docs/performance.md).
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 CONNECT_TIMEOUT_S = 10
+SPAWN_HINT = ("each worker process imports your script as it starts, so a script that runs a "
+              "study with workers must do so under `if __name__ == \"__main__\":` (or use "
+              "workers=1, or `neuralab study --workers N`)")
 
 
 def check_backend(workers: int | None, scheduler: str | None) -> None:
@@ -93,6 +96,12 @@ def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
             raise ValueError(f"cannot reach the Dask scheduler at {scheduler} within "
                              f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}); start one with "
                              "`dask scheduler` or check the address") from None
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        # A worker process re-runs the user's script as it starts (the "spawn" method): a
+        # study at the script's top level would start workers of its own, without end.
+        raise RuntimeError(SPAWN_HINT)
     # A child process inherits this environment: pin BLAS before the workers start.
     saved = {k: os.environ.get(k) for k in WORKER_ENV}
     os.environ.update(WORKER_ENV)
@@ -107,6 +116,9 @@ def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None,
                                    silence_logs=50)  # CRITICAL only: progress is ours
+    except RuntimeError as exc:  # "Nanny failed to start": almost always the missing guard
+        raise RuntimeError(f"the {workers} local Dask workers did not start ({exc}); "
+                           + SPAWN_HINT) from None
     finally:
         for k, v in saved.items():
             if v is None:

@@ -1,0 +1,82 @@
+"""``summary(net, input_shape)``: each layer's output shape and parameter count, as a table."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+import numpy as np
+
+from neuralab.nn.containers import Sequential
+from neuralab.nn.module import Module, describe
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One layer: its dotted name (``"3"``, ``"1.0"``), how it prints, its output shape
+    for one sample (the batch axis left out) and its number of trained parameters."""
+
+    name: str
+    layer: str
+    output_shape: tuple[int, ...]
+    n_params: int
+
+
+def _leaves(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
+    """The layers a forward pass runs, in order (nested Sequentials opened)."""
+    if isinstance(module, Sequential):
+        for i, child in enumerate(module.layers):
+            yield from _leaves(child, f"{prefix}{i}.")
+    else:
+        yield prefix.rstrip(".") or type(module).__name__, module
+
+
+def summary(net: Module, input_shape: Sequence[int] = (1, 28, 28), *,
+            file: TextIO | None = None, print_table: bool = True) -> list[SummaryRow]:
+    """Run one zero sample of ``input_shape`` (no batch axis: ``(C, H, W)``, ``(C, L)`` or
+    ``(features,)``) through ``net`` in eval mode and list each layer's output shape and
+    parameter count; print them as a table (to ``file``, default stdout) and return the rows.
+
+    The layers' modes are restored afterwards; running statistics are not touched (eval
+    mode), but the layers' caches hold this forward pass.
+    """
+    shape = tuple(input_shape)
+    if not shape or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
+        raise ValueError(f"summary: input_shape={input_shape!r} is not allowed; give the "
+                         "shape of one sample as positive ints, e.g. (1, 28, 28)")
+    modes = [(m, m.training) for m in net.modules()]
+    rows: list[SummaryRow] = []
+    x = np.zeros((1, *shape), net.dtype or np.float32)
+    try:
+        net.eval()
+        for name, layer in _leaves(net, ""):
+            x = layer.forward(x)
+            rows.append(SummaryRow(name, describe(layer), tuple(x.shape[1:]),
+                                   layer.n_parameters()))
+    finally:
+        for m, mode in modes:
+            m.training = mode
+    if print_table:
+        print(format_summary(rows, shape), file=file or sys.stdout)
+    return rows
+
+
+def format_summary(rows: Sequence[SummaryRow], input_shape: Sequence[int]) -> str:
+    """The rows as a plain-text table that fits 80 columns (long layer names are cut)."""
+    shapes = [" × ".join(map(str, r.output_shape)) for r in rows]
+    w_name = max([len("#"), *(len(r.name) for r in rows)])
+    w_shape = max([len("output"), *(len(s) for s in shapes)])
+    w_par = max([len("params"), *(len(f"{r.n_params:,}") for r in rows)])
+    w_layer = max(10, 80 - w_name - w_shape - w_par - 6)
+    line = f"{'#':<{w_name}}  {'layer':<{w_layer}}  {'output':>{w_shape}}  {'params':>{w_par}}"
+    out = [f"input {' × '.join(map(str, input_shape))} (one sample; the batch axis is left "
+           "out)", line, "─" * len(line)]
+    for r, s in zip(rows, shapes, strict=True):
+        layer = r.layer if len(r.layer) <= w_layer else r.layer[:w_layer - 1] + "…"
+        out.append(f"{r.name:<{w_name}}  {layer:<{w_layer}}  {s:>{w_shape}}  "
+                   f"{r.n_params:>{w_par},}")
+    out.append("─" * len(line))
+    out.append(f"total parameters: {sum(r.n_params for r in rows):,}")
+    return "\n".join(out)

@@ -1,0 +1,100 @@
+"""Inside a convolutional network: the first layer's filters and the feature maps of one input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neuralab.viz.weights import _mosaic
+
+CONV_TYPES = ("Conv2d", "Conv1d")
+
+
+def _net(model: Any) -> Any:
+    """The network of an estimator (``net_``) or the network itself."""
+    return getattr(model, "net_", model)
+
+
+def _convs(net: Any) -> list[tuple[int, Any]]:
+    return [(i, layer) for i, layer in enumerate(net) if type(layer).__name__ in CONV_TYPES]
+
+
+def conv_filters(model: Any) -> np.ndarray:
+    """The first convolution's kernels ``(out, in, kH, kW)`` (Conv1d: ``(out, in, 1, k)``)."""
+    convs = _convs(_net(model))
+    if not convs:
+        raise ValueError("this network has no Conv2d or Conv1d layer")
+    W = np.asarray(convs[0][1].params["weight"], dtype=float)
+    return W[:, :, None, :] if W.ndim == 3 else W
+
+
+def plot_conv_filters(model: Any, *, max_filters: int = 64, title: str | None = None) -> Any:
+    """Each first-layer filter as a small image (channel 0 for colour input, the mean over
+    channels would hide what each channel looks for), diverging colours centred at 0 on one
+    scale, with a colour bar. ``model``: a fitted CNNClassifier or an ``nn.Sequential``."""
+    import matplotlib as mpl
+
+    W = conv_filters(model)[:max_filters]
+    tiles = [w[0] for w in W]
+    lim = float(np.abs(W).max()) or 1.0
+    channels = W.shape[1]
+    heading = title or (f"first-layer filters ({W.shape[2]}×{W.shape[3]}"
+                        f"{', input channel 0' if channels > 1 else ''}; red +, blue −)")
+    return _mosaic(tiles, [f"filter {i}" for i in range(len(tiles))], min(len(tiles), 8),
+                   cmap=mpl.colormaps["RdBu_r"], vmin=-lim, vmax=lim, cbar_label="weight",
+                   title=heading)
+
+
+def feature_maps(model: Any, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """``(layer name, maps (C, H, W))`` after each convolution's activation (or the
+    convolution itself when nothing follows it) for one input ``x``, eval mode."""
+    net = _net(model)
+    convs = {i for i, _ in _convs(net)}
+    if not convs:
+        raise ValueError("this network has no Conv2d or Conv1d layer")
+    dtype = next(layer.params["weight"].dtype for i, layer in _convs(net))
+    h = np.asarray(x, dtype=dtype)[None]  # a batch of one
+    was = net.training
+    net.eval()
+    out: list[tuple[str, np.ndarray]] = []
+    try:
+        pending = None
+        for i, layer in enumerate(net):
+            h = layer.forward(h)
+            name = type(layer).__name__
+            if i in convs:
+                pending = f"{i}: {name}"
+            elif pending is not None and name not in ("MaxPool2d", "AvgPool2d", "MaxPool1d",
+                                                      "AvgPool1d", "BatchNorm2d"):
+                out.append((f"{pending} + {name}", np.array(h[0], dtype=float)))
+                pending = None
+        if pending is not None:
+            out.append((pending, np.array(h[0], dtype=float)))
+    finally:
+        net.train(was)
+    return [(n, m if m.ndim == 3 else m[:, None, :]) for n, m in out]
+
+
+def plot_feature_maps(model: Any, x: np.ndarray, *, layer: int = 0, max_maps: int = 32,
+                      title: str | None = None) -> Any:
+    """The feature maps of one input after convolution number ``layer`` (0: the first) and
+    its activation, one small image per channel on a shared colour scale."""
+    import matplotlib as mpl
+
+    maps = feature_maps(model, x)
+    if not 0 <= layer < len(maps):
+        raise ValueError(f"layer={layer} is not allowed; this network has {len(maps)} "
+                         f"convolution(s): 0 to {len(maps) - 1}")
+    name, m = maps[layer]
+    m = m[:max_maps]
+    lo, hi = float(m.min()), float(m.max())
+    if lo == hi:
+        hi = lo + 1.0
+    heading = title or f"feature maps of one input after layer {name}"
+    return _mosaic(list(m), [f"map {i}" for i in range(len(m))], min(len(m), 8),
+                   cmap=mpl.colormaps["viridis"], vmin=lo, vmax=hi, cbar_label="activation",
+                   title=heading)
+
+
+__all__ = ["conv_filters", "feature_maps", "plot_conv_filters", "plot_feature_maps"]

@@ -1,0 +1,51 @@
+"""Inside a CNN: first-layer filters and one input's feature maps; the report's layer table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuralab import nn, viz
+from neuralab.report.build import _network_rows
+from neuralab.viz.cnn import conv_filters, feature_maps
+
+
+@pytest.fixture(scope="module")
+def net():
+    rng = np.random.default_rng(0)
+    return nn.Sequential(nn.Conv2d(1, 4, kernel_size=3, padding=1, rng=rng), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Conv2d(4, 6, kernel_size=3, rng=rng), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(6 * 2 * 2, 3, rng=rng))
+
+
+def test_filters_are_the_first_convolutions_kernels(net):
+    W = conv_filters(net)
+    np.testing.assert_array_equal(W, net[0].params["weight"])
+    fig = viz.plot_conv_filters(net)
+    assert "3×3" in fig._suptitle.get_text()
+
+
+def test_feature_maps_follow_each_convolution_and_its_activation(net):
+    x = np.random.default_rng(1).random((1, 8, 8))  # float64, one image (C, H, W)
+    maps = feature_maps(net, x)
+    assert [name for name, _ in maps] == ["0: Conv2d + ReLU", "3: Conv2d + ReLU"]
+    assert maps[0][1].shape == (4, 8, 8) and maps[1][1].shape == (6, 2, 2)
+    expected = np.maximum(net[0].forward(x[None].astype(np.float32)), 0)[0]
+    np.testing.assert_allclose(maps[0][1], expected, rtol=1e-6)
+    assert viz.plot_feature_maps(net, x, layer=1) is not None
+    with pytest.raises(ValueError, match="layer=2 is not allowed; this network has 2"):
+        viz.plot_feature_maps(net, x, layer=2)
+
+
+def test_a_network_without_convolutions_is_refused():
+    dense = nn.Sequential(nn.Linear(4, 2, rng=np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="no Conv2d or Conv1d"):
+        conv_filters(dense)
+
+
+def test_the_reports_layer_table_shows_only_well_formed_rows():
+    good = [{"layer": "Conv2d(1, 6)", "output_shape": [6, 28, 28], "parameters": 156}]
+    assert _network_rows(good) == [["Conv2d(1, 6)", "6 × 28 × 28", 156]]
+    for hostile in ("x", [1], [{"layer": 1}], [{"layer": "a", "output_shape": "no",
+                                                "parameters": 1}], [{}] * 2000):
+        assert _network_rows(hostile) == []
