@@ -99,9 +99,9 @@ def study_cmd(
         "--quick", help="Smoke test: 3 seeds, at most 5 epochs, a few hundred samples.")
                      ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
-    plots: Annotated[bool, typer.Option(
-        "--plots", help="Draw the figures now (else `neuralab report` draws them).")
-                     ] = False,
+    no_plots: Annotated[bool, typer.Option(
+        "--no-plots", help="Skip the figures (`neuralab report` draws them later).")
+                        ] = False,
 ) -> None:
     """Run a study: every cell of a grid over many seeds, with intervals and comparisons."""
     from neuralab.studies.runner import Study, resume_study
@@ -111,7 +111,7 @@ def study_cmd(
             fail("--resume finishes a study as it was defined; give only --workers or "
                  "--scheduler with it")
         result = resume_study(resume, workers=workers, scheduler=scheduler, quiet=quiet,
-                              plots=plots)
+                              plots=not no_plots)
     else:
         if config is None:
             fail("give a study file, or a config file with --grid / --seeds")
@@ -124,10 +124,10 @@ def study_cmd(
         if quick:
             study = study.quick()
         result = study.run(workers=workers, scheduler=scheduler, out=out, quiet=quiet,
-                           plots=plots)
+                           plots=not no_plots)
     table = result.table()
     _print_table(result, table)
-    drawn = "" if plots else ", figures"
+    drawn = ", figures" if no_plots else ""
     typer.echo(f"wrote {result.folder}  (report{drawn}: neuralab report {result.folder} "
                f"-o {result.study.name}.html)")
 

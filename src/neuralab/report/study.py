@@ -445,7 +445,7 @@ def _figure_tables(study: StudyFolder, cells: Any = None) -> dict[str, Any]:
 
 
 def write_study_plots(folder: str | os.PathLike,
-                      formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+                      formats: Sequence[str] = ("png",)) -> list[Path]:
     """Write every figure of the study ``folder`` into its ``plots/``; returns the paths.
 
     Computes the statistics tables the figures need (``neuralab.studies.stats``) and calls

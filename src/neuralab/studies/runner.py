@@ -235,11 +235,11 @@ class Study:
     def run(self, *, workers: int | None = None, scheduler: str | None = None,
             out: str | os.PathLike = "studies", quiet: bool = True,
             progress: Callable[[Progress], None] | None = None,
-            plots: bool = False) -> StudyResult:
+            plots: bool = True) -> StudyResult:
         """Run every chunk into a new folder ``<out>/<name>-<stamp>``; returns the result.
 
-        The figures are drawn by ``neuralab report <folder>`` (or here, ``plots=True``):
-        drawing a dozen figures takes longer than many a study's training."""
+        ``plots=False`` leaves the figures to ``neuralab report <folder>``, which draws the
+        missing ones."""
         check_backend(workers, scheduler)
         if scheduler is not None:
             check_reachable(scheduler)
@@ -524,7 +524,7 @@ class StudyResult:
 
 def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str | None,
              quiet: bool, progress: Callable[[Progress], None] | None,
-             plots: bool = False) -> StudyResult:
+             plots: bool = True) -> StudyResult:
     from neuralab.experiments.run import atomic_write_json
 
     chunks = study.chunks()
@@ -640,7 +640,7 @@ def _summary(study: Study, status: str, runs_done: int, workers: int | None,
 
 def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
            workers: int | None = None, scheduler: str | None = None,
-           seconds: float = 0.0, plots: bool = False) -> StudyResult:
+           seconds: float = 0.0, plots: bool = True) -> StudyResult:
     """Assemble the finished chunks into runs.csv, cells.csv, curves.npz, summary, plots."""
     import pandas as pd
 
@@ -708,7 +708,7 @@ def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
 def resume_study(folder: str | os.PathLike, *, workers: int | None = None,
                  scheduler: str | None = None, quiet: bool = True,
                  progress: Callable[[Progress], None] | None = None,
-                 plots: bool = False) -> StudyResult:
+                 plots: bool = True) -> StudyResult:
     """Run the chunks of ``folder`` that are not finished yet, then assemble the results."""
     check_backend(workers, scheduler)
     if scheduler is not None:

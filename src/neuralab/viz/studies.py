@@ -735,7 +735,7 @@ def study_figures(study: StudyFolder, *, cells: Any = None,
 
 def study_plots(folder: str | os.PathLike | StudyFolder, *, cells: Any = None,
                 convergence_table: Any = None,
-                formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+                formats: Sequence[str] = ("png",)) -> list[Path]:
     """Write the figures of a study folder into its ``plots/``; returns the paths.
 
     The distribution of each main metric and the mean curves of each set in curves.npz, and,
