@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -319,13 +318,13 @@ def test_reader_bounds_what_it_reads(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_plots_of_a_large_study_are_fast(tmp_path):
+def test_plots_of_a_large_study_in_png_and_svg(tmp_path):
+    """4 cells × 200 seeds × 1,000 epochs: every figure in both formats (their speed is
+    measured in benchmarks/, not here)."""
     from neuralab.report.study import write_study_plots
 
     folder = make_study(tmp_path / "s", seeds=200, epochs=1000)
-    start = time.perf_counter()
-    paths = write_study_plots(folder)  # read, statistics, draw, write PNG + SVG
-    took = time.perf_counter() - start
+    paths = write_study_plots(folder, formats=("png", "svg"))
     assert len(paths) == 12 and {p.suffix for p in paths} == {".png", ".svg"}
     assert all(p.stat().st_size > 1000 for p in paths)
-    assert took < 12, f"4 cells × 200 seeds × 1,000 epochs took {took:.1f} s"
+    assert write_study_plots(folder) == [p for p in paths if p.suffix == ".png"]  # default

@@ -243,17 +243,35 @@ class Study:
         check_backend(workers, scheduler)
         if scheduler is not None:
             check_reachable(scheduler)
-        from neuralab.experiments.run import new_run_dir
-
-        folder = new_run_dir(out, self.name, subdirs=(CHUNKS, "plots"))
-        from neuralab._atomic import atomic_file
         from neuralab._lock import lock_folder
 
+        folder = _new_study_folder(out, self)
         with lock_folder(folder, what="study folder"):  # one process at a time
-            with atomic_file(folder / STUDY_FILE) as f:
-                f.write(_header(self).encode() + self.to_toml().encode())
             return _execute(self, folder, workers=workers, scheduler=scheduler, quiet=quiet,
                             progress=progress, plots=plots)
+
+
+def _new_study_folder(out: str | os.PathLike, study: Study) -> Path:
+    """``<out>/<name>-<stamp>`` with its ``study.toml``, appearing at once: it is made under
+    a hidden name and renamed, so a study killed while it starts leaves no folder that
+    ``--resume`` cannot read."""
+    from neuralab._atomic import atomic_file
+    from neuralab.experiments.run import new_run_dir
+
+    staging = new_run_dir(out, f".{study.name}", subdirs=(CHUNKS, "plots"), setting="--out")
+    with atomic_file(staging / STUDY_FILE) as f:
+        f.write(_header(study).encode() + study.to_toml().encode())
+    base = staging.name[1:]
+    for i in range(1, 1000):
+        target = staging.parent / (base if i == 1 else f"{base}-{i}")
+        if target.exists():
+            continue
+        try:
+            os.rename(staging, target)
+        except OSError:  # taken meanwhile by another process
+            continue
+        return target
+    raise ValueError(f"could not create a study folder for {study.name!r} in {out}")
 
 
 def _spec(given: dict[str, Any]) -> StudySpec:
