@@ -139,7 +139,7 @@ def test_seed_states_are_checked_before_numpy_works_on_them():
     start = time.perf_counter()
     with pytest.raises(ValueError, match="pool_size 10000000; only NumPy's pool size 4"):
         seed_sequence_from_json({"entropy": 1, "spawn_key": [], "pool_size": 10_000_000})
-    assert time.perf_counter() - start < 0.1
+    assert time.perf_counter() - start < 2  # refused before NumPy spends minutes seeding
     ss = np.random.SeedSequence(7, spawn_key=(1, 2))
     back = seed_sequence_from_json({"entropy": ss.entropy, "spawn_key": [1, 2],
                                     "pool_size": 4})
