@@ -114,10 +114,14 @@ def read_confined(folder: str | os.PathLike, name: str, limit: int, *,
                   what: str = "run folder") -> bytes | None:
     """The bytes of :func:`confined` ``(folder, name)``, at most ``limit``; None when absent."""
     path = confined(folder, name, limit, what=what)
-    if path is None:
-        return None
+    return None if path is None else read_bounded(path, limit)
+
+
+def read_bounded(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of ``path``, at most ``limit`` (a ValueError past it: the file may have
+    grown since it was checked)."""
     with open(path, "rb") as f:
-        data = f.read(limit + 1)  # the file may have grown since it was checked
+        data = f.read(limit + 1)
     if len(data) > limit:
         raise ValueError(f"{path} is over {limit:,} bytes; at most {limit:,} are read")
     return data

@@ -21,7 +21,6 @@ import io
 import json
 import math
 import os
-import stat
 import textwrap
 import warnings
 import zipfile
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralab._atomic import confined, read_bounded
 from neuralab.viz._figure import color, new_figure, save_figure
 
 try:  # Python >= 3.11
@@ -126,36 +126,10 @@ class StudyFolder:
 
 
 def safe_file(folder: str | os.PathLike, name: str, limit: int) -> Path | None:
-    """``folder / name`` as a regular file inside ``folder`` of at most ``limit`` bytes.
-
-    None when nothing is there. A symlink is followed only when its target lies inside the
-    folder; anything else (a link out of the folder, a directory, a FIFO, a file over the
-    limit) is a ValueError naming the file.
-    """
-    root = Path(folder).resolve()
-    path = Path(folder) / name
-    if not path.exists() and not path.is_symlink():
-        return None
-    real = path.resolve()
-    if real != root and root not in real.parents:
-        raise ValueError(f"{path} links to {real}, outside the study folder {root}; "
-                         "refusing to read it")
-    if not path.exists():
-        raise ValueError(f"{path} is a broken link")
-    info = real.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{path} is not a regular file")
-    if info.st_size > limit:
-        raise ValueError(f"{path} is {info.st_size:,} bytes; at most {limit:,} are read")
-    return path
-
-
-def _read_bytes(path: Path, limit: int) -> bytes:
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)  # the file may have grown since it was checked
-    if len(data) > limit:
-        raise ValueError(f"{path} is over {limit:,} bytes; at most {limit:,} are read")
-    return data
+    """``folder / name`` as a regular file inside the study folder of at most ``limit``
+    bytes; None when nothing is there (:func:`neuralab._atomic.confined`: a link out of the
+    folder, a broken link, a directory, a FIFO or a file over the limit is a ValueError)."""
+    return confined(folder, name, limit, what="study folder")
 
 
 def read_study_folder(folder: str | os.PathLike) -> StudyFolder:
@@ -177,7 +151,7 @@ def read_study_folder(folder: str | os.PathLike) -> StudyFolder:
     summary_file = safe_file(path, "summary.json", MAX_TEXT_BYTES)
     if summary_file is not None:
         try:
-            summary = json.loads(_read_bytes(summary_file, MAX_TEXT_BYTES).decode("utf-8"))
+            summary = json.loads(read_bounded(summary_file, MAX_TEXT_BYTES).decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"{summary_file} is not valid JSON: {exc}") from None
         if not isinstance(summary, dict):
@@ -189,7 +163,7 @@ def read_study_folder(folder: str | os.PathLike) -> StudyFolder:
     toml_file = safe_file(path, "study.toml", MAX_TEXT_BYTES)
     if toml_file is not None:
         try:
-            text = _read_bytes(toml_file, MAX_TEXT_BYTES).decode("utf-8")
+            text = read_bounded(toml_file, MAX_TEXT_BYTES).decode("utf-8")
             study = tomllib.loads(text)
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ValueError(f"{toml_file} is not valid TOML: {exc}") from None
@@ -205,7 +179,7 @@ def read_table(path: Path, limit: int = MAX_CSV_BYTES) -> Any:
     """
     import pandas as pd
 
-    data = _read_bytes(path, limit)
+    data = read_bounded(path, limit)
     try:
         header = pd.read_csv(io.BytesIO(data), nrows=0).columns
         missing = {str(c): ["", "nan", "NaN", "NA"] for c in header if "." not in str(c)}
