@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.viz.weights import _mosaic
+from neuralab.viz.weights import _mosaic, layer_outputs
 
 CONV_TYPES = ("Conv2d", "Conv1d")
 
@@ -53,26 +53,19 @@ def feature_maps(model: Any, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
     convs = {i for i, _ in _convs(net)}
     if not convs:
         raise ValueError("this network has no Conv2d or Conv1d layer")
-    dtype = next(layer.params["weight"].dtype for i, layer in _convs(net))
-    h = np.asarray(x, dtype=dtype)[None]  # a batch of one
-    was = net.training
-    net.eval()
+    dtype = next(layer.params["weight"].dtype for _, layer in _convs(net))
     out: list[tuple[str, np.ndarray]] = []
-    try:
-        pending = None
-        for i, layer in enumerate(net):
-            h = layer.forward(h)
-            name = type(layer).__name__
-            if i in convs:
-                pending = f"{i}: {name}"
-            elif pending is not None and name not in ("MaxPool2d", "AvgPool2d", "MaxPool1d",
-                                                      "AvgPool1d", "BatchNorm2d"):
-                out.append((f"{pending} + {name}", np.array(h[0], dtype=float)))
-                pending = None
-        if pending is not None:
-            out.append((pending, np.array(h[0], dtype=float)))
-    finally:
-        net.train(was)
+    pending = None
+    for i, (layer, h) in enumerate(layer_outputs(net, np.asarray(x)[None], dtype)):
+        name = type(layer).__name__
+        if i in convs:
+            pending = f"{i}: {name}"
+        elif pending is not None and name not in ("MaxPool2d", "AvgPool2d", "MaxPool1d",
+                                                  "AvgPool1d", "BatchNorm2d"):
+            out.append((f"{pending} + {name}", h[0]))
+            pending = None
+    if pending is not None:  # nothing but pooling or normalisation after the last one
+        out.append((pending, h[0]))
     return [(n, m if m.ndim == 3 else m[:, None, :]) for n, m in out]
 
 

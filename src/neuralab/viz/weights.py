@@ -100,10 +100,9 @@ def plot_first_layer_weights(est: Any, image_shape: Sequence[int], *, max_units:
 ACTIVATION_TYPES = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Identity")
 
 
-def hidden_activations(est: Any, X: np.ndarray) -> list[np.ndarray]:
-    """Outputs of every hidden activation layer for inputs ``X`` (model inputs), eval mode."""
-    net = est.net_
-    dtype = net[0].params["weight"].dtype
+def layer_outputs(net: Any, X: np.ndarray, dtype: Any) -> list[tuple[Any, np.ndarray]]:
+    """``(layer, its output)`` for each layer of ``net`` on inputs ``X`` cast to ``dtype``,
+    in eval mode (the network's mode is restored); outputs as float64 copies."""
     was = net.training
     net.eval()
     outs = []
@@ -111,11 +110,17 @@ def hidden_activations(est: Any, X: np.ndarray) -> list[np.ndarray]:
         x = np.asarray(X, dtype=dtype)
         for layer in net:
             x = layer.forward(x)
-            if type(layer).__name__ in ACTIVATION_TYPES:
-                outs.append(np.array(x, dtype=float))
+            outs.append((layer, np.array(x, dtype=float)))
     finally:
         net.train(was)
     return outs
+
+
+def hidden_activations(est: Any, X: np.ndarray) -> list[np.ndarray]:
+    """Outputs of every hidden activation layer for inputs ``X`` (model inputs), eval mode."""
+    net = est.net_
+    return [out for layer, out in layer_outputs(net, X, net[0].params["weight"].dtype)
+            if type(layer).__name__ in ACTIVATION_TYPES]
 
 
 def plot_hidden_activations(est: Any, X: np.ndarray, *,
@@ -161,5 +166,5 @@ def plot_hidden_activations(est: Any, X: np.ndarray, *,
                    tick_labels=["its min", "its max"])
 
 
-__all__ = ["first_layer_weights", "hidden_activations", "plot_first_layer_weights",
+__all__ = ["first_layer_weights", "hidden_activations", "layer_outputs", "plot_first_layer_weights",
            "plot_hidden_activations"]
