@@ -37,6 +37,7 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,9 +94,14 @@ def _json_default(obj: Any) -> Any:
 
 def new_run_dir(parent: str | os.PathLike, name: str, now: float | None = None, *,
                 subdirs: tuple[str, ...] = ("checkpoints", "plots"),
-                setting: str = "output.dir") -> Path:
+                setting: str = "output.dir",
+                first: Callable[[Path], None] | None = None) -> Path:
     """Create ``parent/<name>-<YYYYMMDD-HHMMSS>`` (``-2``, ``-3``, ... if taken) with
     ``subdirs`` inside (a study folder uses the same rule).
+
+    ``first(folder)`` writes what the folder must hold from the moment it exists (a study's
+    study.toml): it is filled under a hidden name and then renamed into place, so a process
+    killed meanwhile leaves no half-made folder under the visible name.
 
     ``parent`` is taken as given: ``~`` is expanded, ``..`` and absolute paths are allowed
     (only a new folder is ever created in it). A parent that cannot be a folder (a file, a
@@ -105,15 +111,27 @@ def new_run_dir(parent: str | os.PathLike, name: str, now: float | None = None, 
     try:
         parent.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+        staging = None
+        if first is not None:
+            staging = new_run_dir(parent, f".{name}", now, subdirs=subdirs, setting=setting)
+            first(staging)
         base = f"{name}-{stamp}"
         for i in range(1, 1000):
             path = parent / (base if i == 1 else f"{base}-{i}")
             try:
-                path.mkdir()
-            except FileExistsError:
-                continue
-            for sub in subdirs:
-                (path / sub).mkdir()
+                if staging is None:
+                    path.mkdir()
+                elif os.path.lexists(path):
+                    continue
+                else:
+                    os.rename(staging, path)
+            except OSError as exc:  # taken meanwhile by another process
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    continue
+                raise
+            if staging is None:
+                for sub in subdirs:
+                    (path / sub).mkdir()
             return path
     except (FileExistsError, NotADirectoryError):
         raise ValueError(f"{setting} {fmt_value(str(parent))} is a file, not a folder") from None

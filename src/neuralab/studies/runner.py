@@ -258,20 +258,12 @@ def _new_study_folder(out: str | os.PathLike, study: Study) -> Path:
     from neuralab._atomic import atomic_file
     from neuralab.experiments.run import new_run_dir
 
-    staging = new_run_dir(out, f".{study.name}", subdirs=(CHUNKS, "plots"), setting="--out")
-    with atomic_file(staging / STUDY_FILE) as f:
-        f.write(_header(study).encode() + study.to_toml().encode())
-    base = staging.name[1:]
-    for i in range(1, 1000):
-        target = staging.parent / (base if i == 1 else f"{base}-{i}")
-        if target.exists():
-            continue
-        try:
-            os.rename(staging, target)
-        except OSError:  # taken meanwhile by another process
-            continue
-        return target
-    raise ValueError(f"could not create a study folder for {study.name!r} in {out}")
+    def write_study_file(folder: Path) -> None:
+        with atomic_file(folder / STUDY_FILE) as f:
+            f.write(_header(study).encode() + study.to_toml().encode())
+
+    return new_run_dir(out, study.name, subdirs=(CHUNKS, "plots"), setting="--out",
+                       first=write_study_file)
 
 
 def _spec(given: dict[str, Any]) -> StudySpec:
