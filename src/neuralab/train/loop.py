@@ -159,9 +159,8 @@ class Trainer:
                 out = net.forward(xb)
             value = loss_fn.forward(out, tb)
             total = total + value
-            rows = out.shape[-2]
-            raw_total = raw_total + np.multiply(
-                loss_fn.raw if isinstance(loss_fn, Flooding) else value, rows)
+            raw = loss_fn.raw if isinstance(loss_fn, Flooding) else value  # un-flooded
+            raw_total = raw_total + raw * out.shape[-2]
             if correct is not None:  # before the step: the outputs the loss was taken of
                 hits = hits + correct(out, tb)
             if fused:
