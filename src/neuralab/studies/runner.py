@@ -52,7 +52,7 @@ from neuralab.train.callbacks import Callback
 
 #: config keys an ensemble can give one value per member (one group trains them together)
 PER_MEMBER_KEYS = tuple(h.config for h in HYPERPARAMS.values() if h.per_member and h.config)
-CHUNK = 50  # members per task: big enough to amortise Python per step, small enough to spread
+CHUNK = 128  # members per task: big enough to amortise Python per step, small enough to spread
 SETS = ("train", "val", "test")
 STUDY_FILE, MANIFEST, CHUNKS = "study.toml", "manifest.json", "chunks"
 
@@ -199,8 +199,11 @@ class Study:
             config = self.cell_configs[cells[0].index].to_dict()
             config.pop("output", None)
             digest = hashlib.sha256(key.encode()).hexdigest()[:10]
-            for k in range(0, len(members), CHUNK):
-                part = members[k:k + CHUNK]
+            # Equal parts of at most CHUNK members: 200 seeds are 2 × 100, not 128 + 72.
+            n_parts = -(-len(members) // CHUNK)
+            size = -(-len(members) // n_parts)
+            for k in range(0, len(members), size):
+                part = members[k:k + size]
                 cell_cfg = {m.cell: self.cell_configs[m.cell].to_dict() for m in part}
                 per_member = {p: [_get_key(cell_cfg[m.cell], p) for m in part]
                               for p in PER_MEMBER_KEYS}
