@@ -188,3 +188,30 @@ def test_bar_1d_cnn_on_mnist1d_reaches_90_percent_and_beats_the_mlp():
     cnn_acc, mlp_acc = cnn.score(s.test.X, s.test.y), mlp.score(s.test.X, s.test.y)
     print(f"mnist1d test accuracy: CNN {cnn_acc:.3f}, MLP {mlp_acc:.3f}")
     assert cnn_acc >= 0.90 and cnn_acc > mlp_acc + 0.1, (cnn_acc, mlp_acc)
+
+
+def test_eval_of_a_colour_cnn_run_sees_the_images_as_training_did(tmp_path):
+    """Colour rows are stored (H, W, C); `neuralab eval` must transpose them to channels
+    first as training did, not read them as (C, H, W)."""
+    from neuralab.experiments import parse_config, run_experiment
+    from neuralab.experiments.evaluate import eval_run
+
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in (("train", 120), ("val", 30), ("test", 60)):
+        labels = rng.integers(0, 3, n)
+        images = rng.integers(0, 60, (n, 28, 28, 3), dtype=np.uint8)
+        # the class is the bright channel's left half: only a channels-first view sees it
+        images[np.arange(n), :, :14, labels] = 250
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels.reshape(-1, 1)
+    np.savez(tmp_path / "bloodmnist.npz", **arrays)
+    layers = [{"type": "conv2d", "out": 4, "kernel": 3, "stride": 3}, {"type": "relu"},
+              {"type": "flatten"}]
+    cfg = parse_config({"data": {"name": "bloodmnist", "path": str(tmp_path / "bloodmnist.npz")},
+                        "model": {"kind": "cnn", "layers": layers},
+                        "optim": {"lr": 0.1}, "train": {"epochs": 8, "batch_size": 16},
+                        "output": {"dir": str(tmp_path / "runs"), "plots": False}})
+    run = run_experiment(cfg, quiet=True)
+    trained = json.loads((run.run_dir / "summary.json").read_text())["final"]["test_acc"]
+    assert trained >= 0.9
+    assert eval_run(run.run_dir, split="test")["accuracy"] == pytest.approx(trained, abs=1e-9)

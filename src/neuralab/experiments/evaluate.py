@@ -13,7 +13,12 @@ import numpy as np
 
 from neuralab._atomic import confined, output_file, read_confined
 from neuralab.experiments.config import MAX_CONFIG_BYTES, ConfigError, load_config
-from neuralab.experiments.prepare import apply_preprocess, check_data_memory, load_splits
+from neuralab.experiments.prepare import (
+    apply_preprocess,
+    check_data_memory,
+    image_view,
+    load_splits,
+)
 from neuralab.experiments.run import atomic_write_json, atomic_write_text
 
 MAX_PREPROCESS_BYTES = 2**20
@@ -79,7 +84,9 @@ def eval_run(run_dir: str | Path, *, data: str | None = None, path: str | None =
                           f"{', '.join(have)}")
     ds = parts[split]
     X = apply_preprocess(_preprocess_for(run_dir / "model.npz"), ds.X)
-    if X.shape[1] != est.n_features_in_:
+    if cfg.model.kind == "cnn":  # as training showed it: channels first, colour transposed
+        X = image_view(cfg, ds.image_shape, int(X.shape[1]), dcfg.name)(X)
+    elif X.shape[1] != est.n_features_in_:
         raise ConfigError(f"the model takes {est.n_features_in_} features; {dcfg.name} "
                           f"{split} gives {X.shape[1]} after preprocessing")
     result: dict[str, Any] = {"run": str(run_dir), "data": dcfg.name, "split": split,

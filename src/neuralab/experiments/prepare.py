@@ -249,27 +249,35 @@ def as_images(cfg: ExperimentConfig, data: Prepared) -> Prepared:
     """The model inputs of a CNN kept as images ``(n, C, H, W)`` (channels first; the
     ``flatten=False`` shape) or signals ``(n, 1, L)``, after the flat preprocessing; a layer
     that cannot take the shape is a ConfigError naming it."""
+    view = image_view(cfg, data.image_shape, int(data.sets["train"][0].shape[1]), data.name)
+    sets = {k: (view(X), y) for k, (X, y) in data.sets.items()}
+    return replace(data, sets=sets)
+
+
+def image_view(cfg: ExperimentConfig, image: tuple[int, ...] | None, n_features: int,
+               name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """How a CNN sees flat rows ``(n, d)`` of ``name``: ``(n, C, H, W)`` channels first (a
+    colour set stored ``(H, W, C)`` per row is transposed) or ``(n, C, L)``. One home for
+    training and ``neuralab eval``."""
     from neuralab.models.cnn import architecture_layers, flat_input_shape, layer_shapes
 
     model = cfg.model
     key = "model.layers" if getattr(model, "layers", None) is not None else \
         "model.architecture"
     specs = architecture_layers(getattr(model, "layers", None) or model.architecture)
-    image = data.image_shape
-    X = data.sets["train"][0]
     channels_last = image is not None and len(image) == 3
-    if image is not None and len(image) in (2, 3) and math.prod(image) == X.shape[1]:
+    if image is not None and len(image) in (2, 3) and math.prod(image) == n_features:
         shape = (image[2], image[0], image[1]) if channels_last else (1, *image)
     else:
         channels_last = False
         try:
-            shape = flat_input_shape(int(X.shape[1]), specs)
+            shape = flat_input_shape(n_features, specs)
         except ValueError as exc:
-            raise ConfigError(f"{key} on {data.name}: {exc}") from None
+            raise ConfigError(f"{key} on {name}: {exc}") from None
     try:
         layer_shapes(specs, shape)
     except ValueError as exc:
-        raise ConfigError(f"{key} on {data.name} ({'×'.join(map(str, shape))} inputs): "
+        raise ConfigError(f"{key} on {name} ({'×'.join(map(str, shape))} inputs): "
                           f"{exc}") from None
 
     def view(X: np.ndarray) -> np.ndarray:
@@ -277,8 +285,7 @@ def as_images(cfg: ExperimentConfig, data: Prepared) -> Prepared:
             return np.ascontiguousarray(X.reshape(len(X), *image).transpose(0, 3, 1, 2))
         return X.reshape(len(X), *shape)
 
-    sets = {k: (view(X), y) for k, (X, y) in data.sets.items()}
-    return replace(data, sets=sets)
+    return view
 
 
 @dataclass
