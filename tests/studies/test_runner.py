@@ -162,6 +162,34 @@ def test_study_folder_holds_runs_cells_curves_and_a_manifest(tmp_path):
         result.compare("optim.lr")
 
 
+def test_a_failing_chunk_marks_the_study_failed_and_resume_finishes_it(tmp_path,
+                                                                       monkeypatch):
+    import json
+
+    from neuralab.studies import runner
+    from neuralab.studies.runner import resume_study
+
+    real, calls = runner.run_chunk, []
+
+    def second_fails(task):
+        calls.append(1)
+        if len(calls) == 2:
+            raise FloatingPointError("a worker ran out of luck")
+        return real(task)
+
+    monkeypatch.setattr(runner, "run_chunk", second_fails)
+    study = Study(BASE, grid={"model.activation": ["relu", "tanh"]}, seeds=2)
+    with pytest.raises(FloatingPointError):
+        study.run(out=tmp_path)
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["runs_done"] == 2
+    assert summary["error"] == "FloatingPointError: a worker ran out of luck"
+    monkeypatch.setattr(runner, "run_chunk", real)
+    assert len(resume_study(folder).runs) == 4
+    assert json.loads((folder / "summary.json").read_text())["status"] == "finished"
+
+
 def test_the_study_file_reads_back_to_the_same_study(tmp_path):
     study = Study(BASE, grid={"optim.lr": [0.1, 0.5]}, seeds=[0, 4], target={"train_acc": 1.0})
     path = tmp_path / "s.study.toml"

@@ -382,6 +382,8 @@ def _status(study: StudyFolder) -> tuple[str, str | None]:
     if status != "finished":
         warning = (f"This study is {status}: the numbers describe the {len(study.runs)} runs "
                    "finished so far and will change.")
+        if s.get("error"):
+            warning += f" The error: {str(s['error'])[:300]}"
     return "; ".join(parts), warning
 
 

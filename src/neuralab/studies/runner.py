@@ -582,10 +582,16 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
     try:
         run_tasks(run_chunk, [(c.name, c.task()) for c in todo], on_result, workers=workers,
                   scheduler=scheduler)
-    except BaseException:
-        atomic_write_json(folder / "summary.json",
-                          _summary(study, "interrupted", sum(runs_of.values()), workers,
-                                   scheduler, time.perf_counter() - t0))
+    except BaseException as exc:
+        # Ctrl-C or a stop: "interrupted"; an error in a chunk or a worker: "failed", with
+        # the error's first line. Finished chunks stay; --resume runs the rest.
+        stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))
+        summary = _summary(study, "interrupted" if stopped else "failed",
+                           sum(runs_of.values()), workers, scheduler, time.perf_counter() - t0)
+        if not stopped:
+            first = (str(exc).splitlines() or [""])[0]
+            summary["error"] = f"{type(exc).__name__}: {first}"
+        atomic_write_json(folder / "summary.json", summary)
         raise
     return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
                   seconds=time.perf_counter() - t0, plots=plots)
