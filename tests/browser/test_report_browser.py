@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# ``chromium`` (one headless browser per module; skips without Chromium or Playwright) is a
+# fixture of conftest.py
 
 
 @pytest.mark.browser
-def test_report_renders_in_chromium(tmp_path, monkeypatch):
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (.ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_report_renders_in_chromium(chromium, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     from neuralab.experiments import parse_config, run_experiment
     from neuralab.report import write_report
@@ -30,19 +23,17 @@ def test_report_renders_in_chromium(tmp_path, monkeypatch):
     report = write_report(runs, tmp_path / "report.html")
 
     errors: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
-            page.goto(report.resolve().as_uri(), wait_until="load")
-            images = page.evaluate(
-                "() => Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
-            title = page.title()
-        finally:
-            browser.close()
+    page = chromium.new_page()
+    try:
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+        page.goto(report.resolve().as_uri(), wait_until="load")
+        images = page.evaluate(
+            "() => Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+        title = page.title()
+    finally:
+        page.close()
     assert len(images) >= 10  # two runs' plots plus the overlaid curves
     assert all(done and width > 0 for done, width in images), images
     assert not errors, errors
@@ -51,12 +42,10 @@ def test_report_renders_in_chromium(tmp_path, monkeypatch):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_a_twelve_run_comparison_fits_and_no_legend_covers_a_plot(tmp_path, monkeypatch):
+def test_a_twelve_run_comparison_fits_and_no_legend_covers_a_plot(chromium, tmp_path,
+                                                                  monkeypatch):
     """Issue 9's bar: 12 runs, two of them with one name; the table fits 1400 px, every run
     is told apart, and the curves' legends sit off the axes."""
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (.ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     from neuralab.experiments import parse_config, run_experiment
     from neuralab.report import load_run, write_report
@@ -81,23 +70,21 @@ def test_a_twelve_run_comparison_fits_and_no_legend_covers_a_plot(tmp_path, monk
     report = write_report(runs, tmp_path / "compare.html")
 
     errors: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(report.resolve().as_uri(), wait_until="load")
-            table = page.evaluate("""() => {
-                const t = document.querySelector('table.compare');
-                const r = t.getBoundingClientRect();
-                return {right: r.right, width: r.width,
-                        page: document.documentElement.scrollWidth,
-                        head: Array.from(t.querySelectorAll('th')).map(h => h.textContent),
-                        runs: Array.from(t.querySelectorAll('tbody tr td:first-child'))
-                                   .map(d => d.textContent)};
-            }""")
-        finally:
-            browser.close()
+    page = chromium.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(report.resolve().as_uri(), wait_until="load")
+        table = page.evaluate("""() => {
+            const t = document.querySelector('table.compare');
+            const r = t.getBoundingClientRect();
+            return {right: r.right, width: r.width,
+                    page: document.documentElement.scrollWidth,
+                    head: Array.from(t.querySelectorAll('th')).map(h => h.textContent),
+                    runs: Array.from(t.querySelectorAll('tbody tr td:first-child'))
+                               .map(d => d.textContent)};
+        }""")
+    finally:
+        page.close()
     assert not errors, errors
     assert table["right"] <= 1400 and table["page"] <= 1400, table  # no horizontal scroll
     assert table["head"][:3] == ["run", "optim.lr", "train.batch_size"]  # what differs first

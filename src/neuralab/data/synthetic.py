@@ -228,15 +228,18 @@ def spiral(
     turns: float = 1.0,
     noise: float = 0.0,
     *,
+    radius: float = 1.0,
     seed: SeedLike = None,
 ) -> Dataset:
     """Interleaved spiral arms, one class per arm: ``X`` (n, 2), y in 0..arms-1.
 
-    Arm k has radius r = linspace(0, 1) and angle θ = 2π·turns·r + 2πk/arms;
-    ``noise`` is the std of Gaussian noise added to each coordinate.
+    Arm k has radius r = radius·linspace(0, 1) and angle θ = 2π·turns·r/radius + 2πk/arms;
+    ``noise`` is the std of Gaussian noise added to each coordinate (``radius=6`` fills
+    TensorFlow Playground's domain, as the playground's k-class spirals do).
     """
     arms = _check_n(arms, "arms")
     turns = check_positive("turns", turns)
+    radius = check_positive("radius", radius)
     noise = _check_noise(noise)
     counts = [len(part) for part in np.array_split(np.arange(_check_n(n)), arms)]
     rng = as_generator(seed)
@@ -246,6 +249,8 @@ def spiral(
         theta = 2 * np.pi * (turns * r + k / arms)
         points.append(np.column_stack([r * np.cos(theta), r * np.sin(theta)]))
     X = np.concatenate(points)
+    if radius != 1.0:
+        X = radius * X
     X = X + noise * rng.standard_normal(X.shape)
     y = np.repeat(np.arange(arms), counts)
     return _dataset(X, y, "spiral", f"{arms}-arm spiral with {turns:g} turns",
