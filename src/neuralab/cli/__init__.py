@@ -20,7 +20,9 @@ from neuralab.cli._command import SHORT_HELP, Group
 # Each command, in the order `neuralab --help` lists them, and the module that registers it.
 COMMANDS = {"train": "neuralab.cli.experiments", "report": "neuralab.cli.experiments",
             "eval": "neuralab.cli.experiments", "predict": "neuralab.cli.experiments",
-            "study": "neuralab.cli.studies", "data": "neuralab.cli.data",
+            "study": "neuralab.cli.studies", "reproduce": "neuralab.cli.reproduce",
+            "playground": "neuralab.cli.playground",
+            "data": "neuralab.cli.data",
             "config": "neuralab.cli.experiments"}
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 

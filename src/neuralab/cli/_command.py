@@ -26,6 +26,8 @@ SHORT_HELP = {
     "eval": "Evaluate a run's model on a split (writes eval-SPLIT.json).",
     "predict": "Predict a label for each point of a CSV file.",
     "study": "A grid of settings x many seeds, with intervals.",
+    "reproduce": "The seed reports' findings, re-run over many seeds.",
+    "playground": "TensorFlow Playground's page, on neuralab's engine.",
     "data": "Datasets: list them, show one as a picture, download one.",
     "config": "Experiment configs: print the resolved config.",
     "data list": "Every dataset: classes, input, sizes, offline or not.",

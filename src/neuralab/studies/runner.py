@@ -53,6 +53,9 @@ from neuralab.train.callbacks import Callback
 #: config keys an ensemble can give one value per member (one group trains them together)
 PER_MEMBER_KEYS = tuple(h.config for h in HYPERPARAMS.values() if h.per_member and h.config)
 CHUNK = 128  # members per task: big enough to amortise Python per step, small enough to spread
+#: members per task when seeds vary the data: they train one by one (no shared batch), so
+#: small tasks only spread them over the workers and save finished work sooner
+CHUNK_SEPARATE = 8
 SETS = ("train", "val", "test")
 STUDY_FILE, MANIFEST, CHUNKS = "study.toml", "manifest.json", "chunks"
 
@@ -200,7 +203,8 @@ class Study:
             config.pop("output", None)
             digest = hashlib.sha256(key.encode()).hexdigest()[:10]
             # Equal parts of at most CHUNK members: 200 seeds are 2 × 100, not 128 + 72.
-            n_parts = -(-len(members) // CHUNK)
+            limit = CHUNK if self.spec.vary == "init" else CHUNK_SEPARATE
+            n_parts = -(-len(members) // limit)
             size = -(-len(members) // n_parts)
             for k in range(0, len(members), size):
                 part = members[k:k + size]
@@ -719,8 +723,11 @@ def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
         from neuralab.studies import stats
         from neuralab.viz.studies import study_plots
 
-        study_plots(folder, cells=cells, convergence_table=stats.convergence_curves(
-            runs, grid=study.spec.keys()) if study.spec.target else None)
+        # a study without a grid is one cell, which the figures label by its "cell" column
+        by = study.spec.keys() or ["cell"]
+        study_plots(folder, cells=cells if study.spec.keys() else cells.assign(cell=0),
+                    convergence_table=stats.convergence_curves(
+            runs, grid=by) if study.spec.target else None)
     return result
 
 
