@@ -175,6 +175,10 @@ def test_a_bug_is_one_line_exit_1_and_debug_shows_the_traceback(here, capsys, mo
     (MemoryError("Unable to allocate 7.28 TiB"), 2, "out of memory (Unable to allocate"),
     (OverflowError("int too large"), 2, "a number is too large"),
     (ValueError("bad value"), 2, "bad value"),
+    (ModuleNotFoundError("No module named 'pandas'", name="pandas"), 1,
+     "needs pandas, which is not installed: pip install 'neuralab[studies]'"),
+    (ModuleNotFoundError("No module named 'fastapi'", name="fastapi"), 1,
+     "pip install 'neuralab[playground]'"),
 ])
 def test_errors_map_to_one_line_and_an_exit_code(exc, code, text):
     message, got = _classify(exc)

@@ -28,6 +28,11 @@ app = typer.Typer(
     context_settings={"max_content_width": 100},
 )
 
+# optional packages (top-level import names) and the pyproject extra that installs them
+EXTRA_OF = {"pandas": "studies", "scipy": "studies", "dask": "studies",
+            "distributed": "studies", "fastapi": "playground", "uvicorn": "playground",
+            "matplotlib": "cli", "sklearn": "cli", "rich": "cli", "pydantic": "cli",
+            "tomli_w": "cli", "threadpoolctl": "bench"}
 EXIT_USAGE = 2  # the input: a flag, a config, a file given
 EXIT_ENVIRONMENT = 1  # the machine: a full disk, a file-size limit; or a bug
 DEBUG_ENV = "NEURALAB_DEBUG"
@@ -108,6 +113,10 @@ def _classify(exc: BaseException) -> tuple[str, int]:
         return f"a number is too large: {exc}", EXIT_USAGE
     if isinstance(exc, csv.Error):
         return f"malformed CSV: {exc}", EXIT_USAGE
+    if isinstance(exc, ModuleNotFoundError) and exc.name in EXTRA_OF:
+        package = exc.name
+        return (f"this command needs {package}, which is not installed: "
+                f"pip install 'neuralab[{EXTRA_OF[package]}]'"), EXIT_ENVIRONMENT
     return (f"internal error ({type(exc).__name__}: {exc}); this is a bug in neuralab: rerun "
             f"with {DEBUG_ENV}=1 to see the traceback, and report it"), EXIT_ENVIRONMENT
 
