@@ -259,3 +259,16 @@ def test_every_offline_study_example_in_quick_mode(example, tmp_path):
     report = cli("report", str(folder), "-o", "r.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     assert "<table" in (tmp_path / "r.html").read_text()
+
+
+def test_cells_with_different_epoch_budgets_share_the_curves_file(tmp_path):
+    """A grid over train.epochs: shorter curves are padded with NaN to the longest."""
+    result = Study(BASE, zip=[{"train.batch_size": [16, 64], "train.epochs": [3, 7]}],
+                   seeds=2).run(out=tmp_path)
+    with np.load(result.folder / "curves.npz") as z:
+        loss, epoch = z["train_loss"], z["epoch"]
+    assert loss.shape == (4, 7) and list(epoch) == list(range(1, 8))
+    short = (result.runs["train.epochs"] == 3).to_numpy()
+    assert np.isnan(loss[short, 3:]).all() and np.isfinite(loss[short, :3]).all()
+    assert np.isfinite(loss[~short]).all()
+    assert list(result.runs["epochs"]) == [3, 3, 7, 7]

@@ -691,8 +691,12 @@ def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
     runs = pd.DataFrame(rows)
     sort = np.lexsort((np.array([o[1] for o in order]), np.array([o[0] for o in order])))
     runs = runs.iloc[sort].reset_index(drop=True)
-    curve_arrays = {k: np.concatenate(v, axis=0)[sort] for k, v in curves.items()}
-    curve_arrays["epoch"] = np.arange(1, study.base.train.epochs + 1)
+    # cells may have different epoch budgets (a grid over train.epochs): the curves are
+    # padded with NaN to the longest, as a member that stopped early already is
+    longest = max(cfg.train.epochs for cfg in study.cell_configs)
+    curve_arrays = {k: np.concatenate([_pad_epochs(a, longest) for a in v], axis=0)[sort]
+                    for k, v in curves.items()}
+    curve_arrays["epoch"] = np.arange(1, longest + 1)
     for key in study.spec.keys():  # TOML lists become tuples: hashable cell labels
         runs[key] = runs[key].map(lambda v: tuple(v) if isinstance(v, list) else v)
     atomic_write_text(folder / "runs.csv", runs.to_csv(index=False))
@@ -729,6 +733,15 @@ def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
                     convergence_table=stats.convergence_curves(
             runs, grid=by) if study.spec.target else None)
     return result
+
+
+def _pad_epochs(curves: np.ndarray, epochs: int) -> np.ndarray:
+    """``curves (members, e)`` as ``(members, epochs)``, NaN after epoch ``e``."""
+    if curves.shape[1] >= epochs:
+        return curves
+    out = np.full((curves.shape[0], epochs), np.nan)
+    out[:, :curves.shape[1]] = curves
+    return out
 
 
 def resume_study(folder: str | os.PathLike, *, workers: int | None = None,
