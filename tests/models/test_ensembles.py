@@ -46,7 +46,9 @@ def _assert_member_equal(ens, single, i, tol=1e-9):
     dict(batch_size="full", epochs=50, dropout=0.2, lr=list(np.linspace(0.05, 0.4, E)),
          momentum=[0.0, 0.5, 0.9, 0.0, 0.5, 0.9, 0.0, 0.5]),
     dict(batch_size=4, epochs=17, optimizer="adam", lr=0.01, batch_norm=True),
-], ids=["full", "bs1", "bs1-dropout", "full-dropout-per-member-lr", "adam-bn-minibatch"])
+    dict(batch_size=8, epochs=5, loss="squared", activation="tanh"),
+], ids=["full", "bs1", "bs1-dropout", "full-dropout-per-member-lr", "adam-bn-minibatch",
+        "playground-squared"])
 def test_mlp_member_equals_single(moons, case):
     X, y = moons
     n = 10 if case["batch_size"] == 1 else len(X)

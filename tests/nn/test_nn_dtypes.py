@@ -200,6 +200,7 @@ def _targets(name: str, K: int) -> dict[str, np.ndarray]:
                 "float32": bits.astype(F32)},
         "mse": {"int": rng.integers(-2, 3, size=(B, K)), "float": rng.normal(size=(B, K)),
                 "float32": rng.normal(size=(B, K)).astype(F32)},
+        "tanh_squared": {"int": signs, "float": signs.astype(float)},
         "perceptron": {"int": signs, "float": signs.astype(float)},
         "hinge": {"int": signs, "float": signs.astype(float)},
     }[name]

@@ -217,6 +217,8 @@ def _loss_cases(E: int | None) -> dict[str, tuple[nn.Loss, np.ndarray, np.ndarra
         "Perceptron(shared labels)": (nn.PerceptronCriterion(), away_from(s1), ypm[..., 0, :]
                                       if E is not None else ypm),
         "Hinge": (nn.Hinge(), s1, ypm),
+        "TanhSquared": (nn.TanhSquared(), s1, ypm),
+        "TanhSquared(K outputs)": (nn.TanhSquared(), z, rng.uniform(-1, 1, size=z.shape)),
     }
 
 

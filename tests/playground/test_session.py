@@ -171,7 +171,10 @@ def test_changing_the_network_resets_it() -> None:
     s = Session(PlaygroundState(seed=1))
     s.step()
     assert s.apply({"networkShape": [3]}) == {"net"}
-    assert s.epoch == 0 and [np.shape(w) for w in s.frame()["weights"]] == [(2, 3), (3, 2)]
+    # one output neuron, as in Playground (squared error on tanh)
+    assert s.epoch == 0 and [np.shape(w) for w in s.frame()["weights"]] == [(2, 3), (3, 1)]
+    assert s.apply({"loss": "cross_entropy"}) == {"net"}  # softmax: one output per class
+    assert [np.shape(w) for w in s.frame()["weights"]] == [(2, 3), (3, 2)]
     s.apply({"activation": "relu", "optimizer": "adam"})
     assert [type(m).__name__ for m in s.est.net_] == ["Linear", "ReLU", "Linear"]
     assert type(s.est._trainer.optimizer).__name__ == "Adam"
@@ -188,8 +191,8 @@ def test_frame_contents() -> None:
     assert heat.size == HEATMAP_SIZE**2 and f["heatmap"]["extent"] == [-6, 6, -6, 6]
     assert [len(layer) for layer in f["neurons"]] == [3, 4, 2, 1]
     assert all(decode(n["values"]).size == THUMB**2 for layer in f["neurons"] for n in layer)
-    assert [np.shape(w) for w in f["weights"]] == [(3, 4), (4, 2), (2, 2)]
-    assert [len(b) for b in f["biases"]] == [4, 2, 2]
+    assert [np.shape(w) for w in f["weights"]] == [(3, 4), (4, 2), (2, 1)]
+    assert [len(b) for b in f["biases"]] == [4, 2, 1]
     assert f["epoch"] == 1 and 0 < f["train_loss"] < 5 and 0 <= f["test_acc"] <= 1
     assert np.sum(f["confusion"]) == len(s.test[1])
 

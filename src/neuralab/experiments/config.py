@@ -254,6 +254,7 @@ class _MLPBase(_Section):
 
 class MLPModel(_MLPBase):
     kind: Literal["mlp"] = "mlp"
+    loss: _choices("loss") = _MLP.loss
 
 
 class MLPRegressorModel(_MLPBase):

@@ -127,6 +127,10 @@ _TABLE = [
           models=MLPS),
     Hyper("batch_norm", "bool", False, "batch normalisation after each hidden Linear",
           config="model.batch_norm", models=MLPS),
+    Hyper("loss", "choice", "cross_entropy", "cross_entropy (softmax outputs) or squared "
+          "(TensorFlow Playground's: one tanh output, targets -1/+1, loss (o - t)^2 / 2; two "
+          "classes only)", choices=("cross_entropy", "squared"), config="model.loss",
+          models=("mlp",)),
     Hyper("architecture", "choice", "lenet5", "a named CNN (lenet5, mnist1d_cnn, "
           "onelayer_cnn); the estimator also takes a list of layer specs (model.layers)",
           choices=CNN_ARCHITECTURES, config="model.architecture", models=("cnn",)),

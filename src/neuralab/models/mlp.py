@@ -7,18 +7,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from neuralab._checks import check_choice, check_in_range, check_positive
 from neuralab.models._estimator import NetEstimator
 from neuralab.models._params import store_params
 from neuralab.models._targets import ClassifierMixin, RegressorMixin
-from neuralab.models.hyperparams import defaults
+from neuralab.models.hyperparams import check, defaults
 from neuralab.nn.activations import ACTIVATIONS, LeakyReLU
 from neuralab.nn.batchnorm import BatchNorm1d
 from neuralab.nn.containers import Sequential
 from neuralab.nn.dropout import Dropout
 from neuralab.nn.init import INITS
 from neuralab.nn.linear import Linear
-from neuralab.nn.losses import MSE, Loss, SoftmaxCrossEntropy
+from neuralab.nn.losses import MSE, Loss, SoftmaxCrossEntropy, TanhSquared
 from neuralab.nn.module import Module
 
 # "auto" picks He for ReLU-like units and Xavier for the rest (Glorot & Bengio; He et al.).
@@ -140,7 +142,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
     _kind = "mlp"  # its row of the hyper-parameter table
     def __init__(self, hidden=_DC.hidden, activation=_DC.activation, *,
                  negative_slope=_DC.negative_slope, init=_DC.init, init_std=_DC.init_std,
-                 dropout=_DC.dropout, batch_norm=_DC.batch_norm, optimizer=_DC.optimizer, lr=_DC.lr,
+                 dropout=_DC.dropout, batch_norm=_DC.batch_norm, loss=_DC.loss,
+                 optimizer=_DC.optimizer, lr=_DC.lr,
                  momentum=_DC.momentum, nesterov=_DC.nesterov, weight_decay=_DC.weight_decay,
                  betas=_DC.betas, schedule=_DC.schedule, schedule_params=_DC.schedule_params,
                  batch_size=_DC.batch_size, epochs=_DC.epochs, shuffle=_DC.shuffle, l1=_DC.l1,
@@ -153,8 +156,36 @@ class MLPClassifier(ClassifierMixin, _MLP):
                  callbacks=_DC.callbacks) -> None:
         store_params(self, locals())
 
+    def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
+        return {**super()._validate_extra(cfg), "loss": check("loss", self.loss, self._kind)}
+
+    # loss="squared" is TensorFlow Playground's classifier: ONE output z, o = tanh(z) inside
+    # the loss, targets -1/+1; class 1 where z >= 0, P(class 1) = (o + 1) / 2
+    def _squared(self) -> bool:
+        return self._param("loss") == "squared"
+
+    def _outputs_for(self, n_classes: int) -> int:
+        if not self._squared():
+            return n_classes
+        if n_classes != 2:
+            raise ValueError(f"loss='squared' (TensorFlow Playground's) takes two classes; y "
+                             f"has {n_classes}: use loss='cross_entropy'")
+        return 1
+
+    def _targets(self, y_idx: np.ndarray) -> np.ndarray:
+        if self._squared():  # class 0 -> -1, class 1 -> +1
+            return (2 * y_idx - 1).astype(self._cfg["dtype"])[:, None]
+        return super()._targets(y_idx)
+
     def _make_loss(self, cfg: dict[str, Any]) -> Loss:
-        return SoftmaxCrossEntropy()
+        return TanhSquared() if self._squared() else SoftmaxCrossEntropy()
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (n, K), rows summing to 1; (E, n, K) for an ensemble."""
+        if not self._squared():
+            return super().predict_proba(X)
+        p = (np.tanh(self._outputs(X)) + 1) / 2
+        return np.concatenate([1 - p, p], axis=-1)
 
 
 class MLPRegressor(RegressorMixin, _MLP):

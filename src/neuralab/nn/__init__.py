@@ -35,6 +35,7 @@ from neuralab.nn.losses import (
     Loss,
     PerceptronCriterion,
     SoftmaxCrossEntropy,
+    TanhSquared,
 )
 from neuralab.nn.module import Module
 from neuralab.nn.penalties import L1, L2, Penalty
@@ -47,6 +48,7 @@ __all__ = [
     "AvgPool2d", "BCEWithLogits", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Dropout",
     "Dropout2d", "Flatten", "Flooding", "Hinge", "Identity", "LeakyReLU", "Linear", "Loss",
     "MaxPool1d", "MaxPool2d", "Module", "Penalty", "PerceptronCriterion", "ReLU", "Sequential",
-    "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "SummaryRow", "Tanh", "init_conv",
+    "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "SummaryRow", "Tanh", "TanhSquared",
+    "init_conv",
     "init_linear", "log_softmax", "sigmoid", "softmax", "summary",
 ]

@@ -12,6 +12,7 @@ xavier_normal N(0, 2 / (fan_in + fan_out))                0
 normal      N(0, std²), std default 1e-4 (CS324 skeleton) 0
 uniform     U(±1/sqrt(fan_in))  (PyTorch's Linear default) U(±1/sqrt(fan_in))
 zeros       0                                             0
+playground  U(-0.5, 0.5)  (TensorFlow Playground's)          0.1
 =========== ============================================= =====================
 
 Convolutions also take ``"torch"`` (PyTorch's Conv default, ``kaiming_uniform(a=√5)``: the
@@ -56,6 +57,12 @@ def _zeros(rng, fan_in, fan_out, std, shape=None, n_bias=None):
     return np.zeros(shape or (fan_in, fan_out)), np.zeros(n_bias or fan_out)
 
 
+def _playground(rng, fan_in, fan_out, std, shape=None, n_bias=None):
+    """TensorFlow Playground's (nn.ts): every weight U(-0.5, 0.5), every bias 0.1."""
+    return (rng.uniform(-0.5, 0.5, size=shape or (fan_in, fan_out)),
+            np.full(n_bias or fan_out, 0.1))
+
+
 INITS: dict[str, Sampler] = {
     "he": _normal(lambda i, o: np.sqrt(2.0 / i)),
     "kaiming": _normal(lambda i, o: np.sqrt(2.0 / i)),
@@ -66,6 +73,7 @@ INITS: dict[str, Sampler] = {
     "normal": _fixed_normal,
     "uniform": _uniform(lambda i, o: 1.0 / np.sqrt(i), bias=True),
     "zeros": _zeros,
+    "playground": _playground,
 }
 
 

@@ -241,6 +241,27 @@ class MSE(Loss):
         return self._diff.dtype.type(2.0 / self._count) * self._diff
 
 
+class TanhSquared(Loss):
+    """TensorFlow Playground's loss: a tanh output ``o = tanh(z)`` against targets ``t``
+    (±1 for two classes), ``½ (o − t)²`` averaged over samples and outputs.
+
+    ``z (…, B, K)`` are the network's raw outputs (the tanh is part of the loss, as softmax
+    is of cross-entropy); the gradient is ``(o − t)(1 − o²) / (B·K)``.
+    """
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float | np.ndarray:
+        pred = as_float(pred, "TanhSquared")
+        self._o = np.tanh(pred)
+        self._diff = self._o - _target_like(self, target, pred)
+        axes = _sample_axes(pred)
+        self._count = int(np.prod([pred.shape[a] for a in axes]))
+        return _reduce(pred.dtype.type(0.5) * self._diff**2, axes)
+
+    def backward(self) -> np.ndarray:
+        o = self._o
+        return self._diff * (1 - o * o) / o.dtype.type(self._count)
+
+
 class _MarginLoss(Loss):
     """``mean(max(0, margin − y s))`` for scores ``s`` and labels ``y ∈ {−1, +1}``."""
 
@@ -313,6 +334,7 @@ LOSSES: dict[str, type[Loss]] = {
     "cross_entropy": SoftmaxCrossEntropy,
     "bce": BCEWithLogits,
     "mse": MSE,
+    "tanh_squared": TanhSquared,
     "perceptron": PerceptronCriterion,
     "hinge": Hinge,
 }

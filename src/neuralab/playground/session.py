@@ -41,6 +41,7 @@ from neuralab.playground.state import (
     VIEW_FIELDS,
     MessageError,
     PlaygroundState,
+    derived_loss,
     to_query,
     updated,
 )
@@ -96,11 +97,14 @@ def config_dict(state: PlaygroundState, epochs: int = 1, *, csv_path: str | None
     classifier = state.problem == "classification"
     acts = [ACTIVATION_NAMES.get(a, a) for a in state.activations]
     model: dict[str, Any] = {"kind": "mlp" if classifier else "mlp_regressor",
-                             "hidden": list(state.networkShape)}
+                             "hidden": list(state.networkShape),
+                             "init": "playground"}  # U(-0.5, 0.5) weights, 0.1 biases
     if acts:
         model["activation"] = acts[0] if len(set(acts)) == 1 else acts
     if state.dropout:
         model["dropout"] = state.dropout
+    if classifier and state.loss == "squared":  # Playground's: tanh output, targets -1/+1
+        model["loss"] = "squared"
     optim: dict[str, Any] = {"optimizer": "adam" if state.optimizer == "adam" else "sgd",
                              "lr": state.learningRate}
     if state.optimizer == "momentum":
@@ -111,9 +115,10 @@ def config_dict(state: PlaygroundState, epochs: int = 1, *, csv_path: str | None
         optim["schedule"] = state.schedule
         optim["schedule_params"] = dict(STEP_SCHEDULE if state.schedule == "step"
                                         else COSINE_SCHEDULE)
+    # Playground's oneStep walks the training points in one fixed (shuffled once) order
     train: dict[str, Any] = {"epochs": max(int(epochs), 1), "batch_size": state.batchSize,
-                             "seed": state.seed, "dtype": "float64", "eval_every": 1,
-                             "train_metrics": "full"}
+                             "shuffle": False, "seed": state.seed, "dtype": "float64",
+                             "eval_every": 1, "train_metrics": "full"}
     if target is not None:
         train["target_accuracy"] = target
     return {"data": _data_section(state, csv_path), "model": model, "optim": optim,
@@ -312,8 +317,8 @@ class Session:
             raise MessageError("dataset='upload' needs data: upload a CSV (x1,x2,label) or "
                                "click points onto the plane first")
         if new.dataset == "upload" and self._own is not None:
-            new = new.model_copy(update={"problem": self._own[2], "loss": "squared" if
-                                         self._own[2] == "regression" else "cross_entropy"})
+            new = new.model_copy(update={"problem": self._own[2], "loss": derived_loss(
+                self._own[2], new.n_classes, new.loss)})
             changed = {k for k in type(new).model_fields if getattr(new, k) != getattr(old, k)}
         self.state = new
         try:
@@ -415,8 +420,8 @@ class Session:
             self.state = updated(self.state, {"dataset": "upload",
                                               "classes": min(max(classes, 2), MAX_CLASSES)})
             self.state = self.state.model_copy(update={
-                "problem": task, "loss": "squared" if task == "regression" else
-                "cross_entropy"})
+                "problem": task, "loss": derived_loss(task, self.state.n_classes,
+                                                      self.state.loss)})
             self._build_data()
             self._build_net()
         except MessageError:
@@ -526,7 +531,10 @@ class Session:
         heat: dict[str, Any] = {"size": HEATMAP_SIZE, "extent": [-DOMAIN, DOMAIN, -DOMAIN,
                                                                  DOMAIN], "encoding": "u8"}
         if self.classifier:
-            if logits.shape[1] == 2:  # 2·P(class 1) − 1 of a 2-way softmax, in one pass
+            if logits.shape[1] == 1:  # loss "squared": Playground's own tanh output
+                out_values = np.tanh(logits[:, 0])
+                heat["values"] = encode_unit(out_values)
+            elif logits.shape[1] == 2:  # 2·P(class 1) − 1 of a 2-way softmax, in one pass
                 out_values = np.tanh((logits[:, 1] - logits[:, 0]) / 2)
                 heat["values"] = encode_unit(out_values)
             else:

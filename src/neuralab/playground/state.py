@@ -54,7 +54,7 @@ FEATURES = ("x", "y", "xSquared", "ySquared", "xTimesY", "sinX", "sinY")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leaky_relu")
 HIDEABLE = ("dataset", "features", "network", "learningRate", "activation", "regularization",
             "optimizer", "export", "seeds", "noise", "percTrainData", "batchSize", "dropout",
-            "schedule", "targetAccuracy", "upload", "curves", "confusion", "weights",
+            "schedule", "loss", "targetAccuracy", "upload", "curves", "confusion", "weights",
             "discretize", "showTestData", "playButton", "stepButton", "resetButton")
 # Playground's sample counts (NUM_SAMPLES_CLASSIFY, NUM_SAMPLES_REGRESS)
 DEFAULT_POINTS = {"classification": 500, "regression": 1200}
@@ -76,6 +76,14 @@ def _on_ladder(name: str, value: float, ladder: tuple[float, ...]) -> float:
             return rung
     raise ValueError(f"{name}={value!r} is not on Playground's ladder; choose one of "
                      f"{', '.join(f'{r:g}' for r in ladder)}")
+
+
+def derived_loss(problem: str, classes: int, asked: str) -> str:
+    """The loss a setting trains: squared error for regression, cross-entropy for more than
+    two classes, else what was asked (Playground's squared error by default)."""
+    if problem == "regression":
+        return "squared"
+    return "cross_entropy" if classes > 2 else asked
 
 
 class PlaygroundState(BaseModel):
@@ -101,7 +109,9 @@ class PlaygroundState(BaseModel):
     optimizer: Literal["sgd", "momentum", "adam"] = "sgd"
     momentum: Annotated[float, Field(ge=0.0, le=0.99)] = 0.9
     dropout: Annotated[float, Field(ge=0.0, le=0.9)] = 0.0
-    loss: Literal["squared", "cross_entropy"] = "cross_entropy"  # derived
+    # Playground's squared error on a tanh output; cross-entropy (softmax) on choice, and
+    # always for more than two classes; regression: mean squared error
+    loss: Literal["squared", "cross_entropy"] = "squared"
     schedule: Literal["constant", "step", "cosine"] = "constant"
     targetAccuracy: Annotated[float, Field(ge=0.5, le=1.0)] | None = None
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
@@ -133,9 +143,10 @@ class PlaygroundState(BaseModel):
 
     @model_validator(mode="after")
     def _derived(self) -> PlaygroundState:
-        # problem and loss follow the data set (the page may send them; they are not choices)
+        # the problem follows the data set; so does the loss, except for two classes, where
+        # it is a choice (Playground's squared error, or cross-entropy)
         self.problem = "regression" if self.dataset in REGRESSION_SETS else "classification"
-        self.loss = "squared" if self.problem == "regression" else "cross_entropy"
+        self.loss = derived_loss(self.problem, self.n_classes, self.loss)
         if self.layerActivations is not None and len(self.layerActivations) != len(
                 self.networkShape):
             raise ValueError(f"layerActivations has {len(self.layerActivations)} entries for "
@@ -154,7 +165,7 @@ class PlaygroundState(BaseModel):
         """Classes of the generated set (1 for regression; an upload knows its own)."""
         if self.problem == "regression":
             return 1
-        return self.classes if self.dataset in ("spirals", "blobs") else 2
+        return self.classes if self.dataset in ("spirals", "blobs", "upload") else 2
 
     @property
     def activations(self) -> list[str]:

@@ -316,8 +316,10 @@
     $("problem").textContent = s.problem || datasetInfo(s.dataset).problem;
     $("classes-field").hidden = !["spirals", "blobs"].includes(s.dataset);
     $("momentum").disabled = s.optimizer !== "momentum";
-    $("loss").textContent =
-      s.loss === "squared" ? "squared error" : "cross-entropy";
+    // a choice for two classes only: more need softmax, regression squared error
+    $("loss").disabled = s.problem === "regression" ||
+      (pg.data ? pg.data.classes : s.classes) > 2 &&
+      ["spirals", "blobs", "upload"].includes(s.dataset);
     for (const button of document.querySelectorAll(".dataset")) {
       button.classList.toggle("selected", button.dataset.dataset === s.dataset);
     }
@@ -1247,6 +1249,8 @@
     fillSelect("optimizer", OPTIMIZERS, (v) => ({sgd: "SGD",
       momentum: "SGD + momentum", adam: "Adam"})[v]);
     fillSelect("dropout", DROPOUTS);
+    fillSelect("loss", ["squared", "cross_entropy"],
+      (v) => ({squared: "squared error", cross_entropy: "cross-entropy"})[v]);
     fillSelect("schedule", SCHEDULES);
     fillSelect("targetAccuracy", TARGETS, (v) => v === null
       ? "never" : (100 * v) + " %");
