@@ -1,8 +1,9 @@
 """The playground's web server: FastAPI, one websocket and one :class:`Session` per page.
 
 - ``GET /`` the page (``static/index.html``), ``GET /static/...`` its files, ``GET /healthz``.
-- ``/ws``: the message contract of docs/playground.md. Each session's engine work runs in a
-  worker thread of its own (the event loop never runs NumPy), one call at a time.
+- ``/ws``: the message contract of docs/playground.md. The sessions' engine work runs on
+  one engine thread, in turn (the event loop never runs NumPy); "run n seeds" studies train
+  in threads of their own.
 - Back-pressure: a frame goes into a one-frame slot that the sender empties; a newer frame
   replaces one not yet sent (``frames_dropped`` counts them), so a slow client gets fewer
   frames and never a growing queue. Training is tied to frames (one epoch per frame, at
@@ -71,16 +72,23 @@ class Hub:
         self.errors = 0
         self.seeds_running = 0  # "run n seeds" studies training now, all sessions together
         self.max_seeds_running = max(1, (os.cpu_count() or 1))
+        # Every session's engine work runs on ONE engine thread, the sessions in turn (the
+        # pool's queue is first come, first served and a session waits for its last call).
+        # The engine is Python and small NumPy calls that hold the GIL: a thread per session
+        # made 20 playing pages fight for it (15 ms of server CPU per frame instead of 5;
+        # 4.1 frames/s per page), a thread per core still cost 7.2 frames/s, one thread gives
+        # 9.7 (tests/playground/test_load.py, 2 cores, 2026-12-01).
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playground-engine")
 
 
 class Connection:
-    """One page: its session, worker thread, frame slot and control queue."""
+    """One page: its session, engine lock, frame slot and control queue."""
 
     def __init__(self, ws: WebSocket, hub: Hub, frame_rate: float, idle_timeout: float) -> None:
         self.ws, self.hub = ws, hub
         self.frame_interval = 1.0 / frame_rate
         self.idle_timeout = idle_timeout
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playground-session")
+        self.engine_lock = asyncio.Lock()  # one engine call of this session at a time
         self.session: Session | None = None
         self.control: asyncio.Queue[dict[str, Any]] = asyncio.Queue(CONTROL_QUEUE)
         self.slot: dict[str, Any] | None = None
@@ -93,8 +101,9 @@ class Connection:
         self.closed = False
 
     async def run_engine(self, fn: Any, *args: Any) -> Any:
-        """``fn(*args)`` in this session's worker thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+        """``fn(*args)`` on the server's engine threads, after this session's last call."""
+        async with self.engine_lock:
+            return await asyncio.get_running_loop().run_in_executor(self.hub.pool, fn, *args)
 
     # -- sending ----------------------------------------------------------------------------
     async def send_control(self, message: dict[str, Any]) -> None:
@@ -337,8 +346,7 @@ class Connection:
             for task in (sender, reaper):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            await asyncio.get_running_loop().run_in_executor(self.pool, session.close)
-            self.pool.shutdown(wait=False)
+            await self.run_engine(session.close)
 
     async def reap(self) -> None:
         """Close the connection after ``idle_timeout`` seconds without a message."""
