@@ -52,7 +52,7 @@ from neuralab.train.callbacks import Callback
 
 #: config keys an ensemble can give one value per member (one group trains them together)
 PER_MEMBER_KEYS = tuple(h.config for h in HYPERPARAMS.values() if h.per_member and h.config)
-CHUNK = 128  # members per task: big enough to amortise Python per step, small enough to spread
+CHUNK = 64  # members per task: big enough to amortise Python per step, small enough to spread
 #: members per task when seeds vary the data: they train one by one (no shared batch), so
 #: small tasks only spread them over the workers and save finished work sooner
 CHUNK_SEPARATE = 8
@@ -202,7 +202,7 @@ class Study:
             config = self.cell_configs[cells[0].index].to_dict()
             config.pop("output", None)
             digest = hashlib.sha256(key.encode()).hexdigest()[:10]
-            # Equal parts of at most CHUNK members: 200 seeds are 2 × 100, not 128 + 72.
+            # Equal parts of at most CHUNK members: 200 seeds are 4 × 50, not 64 + 64 + 64 + 8.
             limit = CHUNK if self.spec.vary == "init" else CHUNK_SEPARATE
             n_parts = -(-len(members) // limit)
             size = -(-len(members) // n_parts)
