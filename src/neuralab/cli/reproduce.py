@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from neuralab.cli._app import app, fail
-from neuralab.cli._command import SHORT_HELP, Command
+from neuralab.cli._command import SHORT_HELP, Command, Scheduler, Workers
 
 
 @app.command("reproduce", cls=Command, short_help=SHORT_HELP["reproduce"])
@@ -35,12 +35,8 @@ def reproduce_cmd(
         "--data-dir", metavar="DIR",
         help="Folder with the MNIST / OCTMNIST files (DIR/mnist, DIR/octmnist.npz).",
         show_default=False)] = None,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", metavar="N", help="Local worker processes (Dask on 127.0.0.1).",
-        show_default=False)] = None,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", metavar="URL", help="A running Dask scheduler.",
-        show_default=False)] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     out: Annotated[str, typer.Option(
         "--out", metavar="DIR", help="Parent folder of the entries' folders.")
                    ] = "reproductions",

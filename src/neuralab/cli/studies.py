@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from neuralab.cli._app import app, fail
-from neuralab.cli._command import SHORT_HELP, Command
+from neuralab.cli._command import SHORT_HELP, Command, Scheduler, Workers
 
 
 def split_values(text: str) -> list[str]:
@@ -83,12 +83,8 @@ def study_cmd(
     vary: Annotated[str | None, typer.Option(
         "--vary", metavar="WHAT", help="What seeds vary: init (default) or data.",
         show_default=False)] = None,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", metavar="N", help="Local worker processes (Dask on 127.0.0.1).",
-        show_default=False)] = None,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", metavar="URL", help="A running Dask scheduler, e.g. "
-        "tcp://127.0.0.1:8786.", show_default=False)] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     resume: Annotated[Path | None, typer.Option(
         "--resume", metavar="STUDY_DIR",
         help="Finish the study in this folder (skips finished chunks).",
