@@ -198,7 +198,7 @@ def test_the_frame_slot_keeps_the_newest_frame_only() -> None:
         conn.post_frame({"type": "frame", "epoch": epoch})
     assert conn.slot == {"type": "frame", "epoch": 4}
     assert conn.dropped == hub.frames_dropped == 4
-    conn.pool.shutdown()
+    hub.pool.shutdown()
 
 
 @pytest.mark.slow
