@@ -29,6 +29,7 @@ from neuralab.reproduce.catalogue import (
     variant_names,
 )
 from neuralab.reproduce.verdict import Verdict, claim_verdict, exact_verdict, summary
+from neuralab.viz.studies import StudyFolder, read_study_folder
 
 OUT = "reproductions"
 VERDICTS = "verdicts.json"
@@ -97,18 +98,14 @@ def _find_study(parent: Path, study: Any) -> Path | None:
     return None
 
 
-def _finished(folder: Path) -> bool:
+def _finished(folder: Path) -> StudyFolder | None:
+    """The study folder read back (as ``neuralab report`` reads it: bounded, inside the
+    folder, checked) when its study finished; None otherwise."""
     try:
-        info = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return info.get("status") == "finished" and (folder / "runs.csv").is_file()
-
-
-def _read_runs(folder: Path) -> Any:
-    import pandas as pd
-
-    return pd.read_csv(folder / "runs.csv")
+        study = read_study_folder(folder)
+    except ValueError:
+        return None
+    return study if study.summary.get("status") == "finished" else None
 
 
 #: metrics computed from a study's per-epoch curves (curves.npz) when a claim names them:
@@ -161,32 +158,25 @@ def _with_curve_metrics(entry: Entry, runs: Any, curves: dict[str, np.ndarray]) 
     return runs.assign(**extra) if extra else runs
 
 
-def _read_curves(folder: Path) -> dict[str, np.ndarray]:
-    path = folder / "curves.npz"
-    if not path.is_file():
-        return {}
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
-
-
 def run_study(study: Any, parent: Path, *, workers: int | None = None,
               scheduler: str | None = None, quiet: bool = True, plots: bool = True,
-              progress: Callable[[Any], None] | None = None) -> tuple[Path, Any]:
+              progress: Callable[[Any], None] | None = None) -> StudyFolder:
     """Run ``study`` under ``parent`` (reusing or resuming a folder of the same study);
-    returns its folder and runs table (runs.csv)."""
+    returns the finished folder read back (runs.csv, curves.npz on demand)."""
     from neuralab.studies.runner import resume_study
 
     parent.mkdir(parents=True, exist_ok=True)
     found = _find_study(parent, study)
-    if found is not None and _finished(found):
-        return found, _read_runs(found)
+    done = None if found is None else _finished(found)
+    if done is not None:
+        return done
     if found is not None:
         result = resume_study(found, workers=workers, scheduler=scheduler, quiet=quiet,
                               plots=plots, progress=progress)
     else:
         result = study.run(workers=workers, scheduler=scheduler, out=parent, quiet=quiet,
                            plots=plots, progress=progress)
-    return result.folder, result.runs
+    return read_study_folder(result.folder)
 
 
 def exact_verdicts(entry: Entry) -> list[Verdict]:
@@ -226,10 +216,10 @@ def run_entry(entry: Entry, *, out: str | os.PathLike = OUT, quick: bool = False
                    for v in variant_names(entry)]  # all checked before anything runs
         frames = []
         for variant, study in studies:
-            path, runs = run_study(study, folder, workers=workers, scheduler=scheduler,
-                                   quiet=quiet, plots=plots, progress=progress)
-            result.studies[variant] = path
-            runs = _with_curve_metrics(entry, runs, _read_curves(path))
+            done = run_study(study, folder, workers=workers, scheduler=scheduler,
+                             quiet=quiet, plots=plots, progress=progress)
+            result.studies[variant] = done.path
+            runs = _with_curve_metrics(entry, done.runs, done.curves())
             if variant is not None:
                 runs = runs.assign(**{VARIANT: variant})
             frames.append(runs)
@@ -294,7 +284,8 @@ def load_result(entry: Entry, out: str | os.PathLike = OUT, *, quick: bool | Non
             path = folder / name
             res.studies[variant or None] = path
             if (path / "runs.csv").is_file():
-                runs = _with_curve_metrics(entry, _read_runs(path), _read_curves(path))
+                done = read_study_folder(path)
+                runs = _with_curve_metrics(entry, done.runs, done.curves())
                 frames.append(runs.assign(**{VARIANT: variant}) if variant else runs)
         if frames:
             res.runs = pd.concat(frames, ignore_index=True)
