@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralab.nn.activations import softmax
 from neuralab.playground.state import (
     DATA_FIELDS,
     DOMAIN,
@@ -221,12 +222,6 @@ GRID = _grid()
 _THUMB_INDEX = np.arange(HEATMAP_SIZE * HEATMAP_SIZE).reshape(HEATMAP_SIZE, HEATMAP_SIZE)[
     THUMB_STEP // 2::THUMB_STEP, THUMB_STEP // 2::THUMB_STEP].ravel()
 THUMB = math.isqrt(len(_THUMB_INDEX))
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 # == the session ==============================================================================
@@ -538,7 +533,7 @@ class Session:
                 out_values = np.tanh((logits[:, 1] - logits[:, 0]) / 2)
                 heat["values"] = encode_unit(out_values)
             else:
-                p = _softmax(logits)
+                p = softmax(logits, axis=1)
                 out_values = p.argmax(axis=1)
                 heat["values"] = encode_bytes(out_values)
                 heat["confidence"] = encode_bytes(np.rint(p.max(axis=1) * 255))
@@ -573,10 +568,10 @@ class Session:
         if not self.classifier:
             return None
         X, y = self.test if self.test is not None else (self.X, self.y)
-        k = self.n_classes
-        t = self.est._encode(y)
+        from neuralab.train.metrics import confusion_matrix
+
         p = self.est._index_from_outputs(self.est._outputs(X))
-        return np.bincount(t * k + p, minlength=k * k).reshape(k, k).tolist()
+        return confusion_matrix(self.est._encode(y), p, self.n_classes).tolist()
 
     def state_message(self) -> dict[str, Any]:
         return {"type": "state", "state": self.state.model_dump(), "query": to_query(self.state),
