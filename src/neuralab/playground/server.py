@@ -278,9 +278,13 @@ class Connection:
                     self.control.put_nowait(message)
                 self.wake.set()
 
+        def notify(fn: Any, *args: Any) -> None:
+            """``fn(*args)`` on the server's loop; nothing once the server has stopped."""
+            with contextlib.suppress(RuntimeError):  # "Event loop is closed"
+                loop.call_soon_threadsafe(fn, *args)
+
         def progress(done: int, total: int) -> None:
-            loop.call_soon_threadsafe(post, {"type": "seeds_progress", "done": done,
-                                             "total": total})
+            notify(post, {"type": "seeds_progress", "done": done, "total": total})
 
         def work() -> None:
             try:
@@ -289,9 +293,9 @@ class Connection:
                 text = " ".join(str(exc).split()) or type(exc).__name__
                 result = {"type": "error", "message": f"run {n} seeds: {text}"}
             finally:
-                loop.call_soon_threadsafe(self._seeds_done)
+                notify(self._seeds_done)
             if result is not None:
-                loop.call_soon_threadsafe(post, result)
+                notify(post, result)
 
         await self.send_control({"type": "seeds_progress", "done": 0, "total": n})
         hub.seeds_running += 1
