@@ -4,7 +4,9 @@ Each check in :data:`CHECKS` takes the claim's ``args`` and returns ``(value, ca
 detail)``: the value to compare with the report's ``expected``, how many cases were
 checked (an exhaustive check counts each), and a short note. Convolution arithmetic runs
 through ``neuralab.nn`` (``Conv2d`` forward and ``nn.summary``); seed 002 Q3's constructed
-networks are evaluated on every point of their domain with ``neuralab.nn.Linear`` layers.
+networks are evaluated on every point of their domain with ``neuralab.nn.Linear`` layers;
+seed 004 Q4.2-4.3's hand-derived gradients are compared with centred differences
+(``neuralab.gradcheck``) on the graph their formulas imply.
 """
 
 from __future__ import annotations
@@ -312,4 +314,142 @@ def sigmoid_derivative(low: float = -20.0, high: float = 20.0, points: int = 100
     return worst, points, f"a in [{low:g}, {high:g}], backward and finite differences"
 
 
-__all__ = ["CHECKS", "check", "run_check"]
+# -- seed 004 Q4.2 / Q4.3: hand-derived gradients of the assignment's small graph ----------------
+# The graph is the assignment's figure, not in the report; this is the graph the report's
+# formulas imply (each factor of a chain-rule product names one edge):
+#   a1 = w11 x1 + w21 x2,  z1 = ReLU(a1)          (Q4.3: dJ/dw11 = 0 when a1 < 0, else dJ/dz1 x1)
+#   z2 = w12 x1 + w22 x2^2 + b2                  (Q4.3: dJ/dw22 = dJ/dz2 x2^2, dJ/db2 = dJ/dz2)
+#   yhat1 = sigmoid(m11 z1^3 + c1)               (Q4.2: yhat1 (1 - yhat1) 3 m11 z1^2, z1^3, 1)
+#   yhat2 = m12 sin(z1) + m22 cos(z2) + c2       (Q4.2: m12 cos z1, -m22 sin z2, sin z1)
+#   J = L(y1, yhat1) + L(y2, yhat2)
+# with L the squared error (y - yhat)^2 or ln (y - yhat)^2: the only J whose derivative is the
+# report's -2 / (y - yhat) (integrate it: 2 ln|y - yhat| + const).
+GRAPH_LOSSES = ("squared", "log_squared")
+_NODES = ("z1", "z2", "yhat1", "yhat2")  # differentiated as nodes: the others fixed
+
+
+def _graph_loss(loss: str, y: float, yhat: float) -> float:
+    return (y - yhat) ** 2 if loss == "squared" else float(np.log((y - yhat) ** 2))
+
+
+def _graph(v: dict[str, float], loss: str, fixed: dict[str, float] | None = None
+           ) -> dict[str, float]:
+    """Every node of the reconstructed graph at ``v``; a node in ``fixed`` takes that value
+    instead of its computed one (to differentiate J with respect to the node)."""
+    fixed = fixed or {}
+    n = {"a1": v["w11"] * v["x1"] + v["w21"] * v["x2"]}
+    n["z1"] = fixed.get("z1", max(n["a1"], 0.0))
+    n["z2"] = fixed.get("z2", v["w12"] * v["x1"] + v["w22"] * v["x2"] ** 2 + v["b2"])
+    n["yhat1"] = fixed.get("yhat1", 1 / (1 + np.exp(-(v["m11"] * n["z1"] ** 3 + v["c1"]))))
+    n["yhat2"] = fixed.get("yhat2", v["m12"] * np.sin(n["z1"]) + v["m22"] * np.cos(n["z2"])
+                           + v["c2"])
+    n["J"] = (_graph_loss(loss, v["y1"], n["yhat1"]) + _graph_loss(loss, v["y2"], n["yhat2"]))
+    return n
+
+
+def _graph_fd(v: dict[str, float], loss: str, name: str) -> float:
+    """dJ/d``name`` (a parameter or a node) by a centred difference (neuralab.gradcheck)."""
+    from neuralab.gradcheck import numerical_gradient
+
+    x = np.array([_graph(v, loss)[name] if name in _NODES else v[name]], dtype=np.float64)
+    if name in _NODES:
+        def f() -> float:
+            return _graph(v, loss, {name: float(x[0])})["J"]
+    else:
+        def f() -> float:
+            return _graph({**v, name: float(x[0])}, loss)["J"]
+    return float(numerical_gradient(f, x)[0])
+
+
+Formula = Callable[[dict[str, float]], float]
+
+#: the report's Q4.2 answers, in its own terms (``g`` holds the point's inputs, parameters,
+#: targets and nodes)
+REPORT_Q42: dict[str, tuple[str, Formula]] = {
+    "yhat1": ("-2/(y1-yhat1)", lambda g: -2 / (g["y1"] - g["yhat1"])),
+    "yhat2": ("-2/(y2-yhat2)", lambda g: -2 / (g["y2"] - g["yhat2"])),
+    "z1": ("-2 yhat1(1-yhat1) 3 m11 z1^2/(y1-yhat1) - 2 m12 cos z1/(y2-yhat2)",
+           lambda g: (-2 * g["yhat1"] * (1 - g["yhat1"]) * 3 * g["m11"] * g["z1"] ** 2
+                      / (g["y1"] - g["yhat1"]) - 2 * g["m12"] * np.cos(g["z1"])
+                      / (g["y2"] - g["yhat2"]))),
+    "z2": ("2 m22 sin z2/(y2-yhat2)",
+           lambda g: 2 * g["m22"] * np.sin(g["z2"]) / (g["y2"] - g["yhat2"])),
+    "m11": ("-2 yhat1(1-yhat1) z1^3/(y1-yhat1)",
+            lambda g: -2 * g["yhat1"] * (1 - g["yhat1"]) * g["z1"] ** 3 / (g["y1"] - g["yhat1"])),
+    "m12": ("-2 sin z1/(y2-yhat2)", lambda g: -2 * np.sin(g["z1"]) / (g["y2"] - g["yhat2"])),
+    "c1": ("-2 yhat1(1-yhat1)/(y1-yhat1)",
+           lambda g: -2 * g["yhat1"] * (1 - g["yhat1"]) / (g["y1"] - g["yhat1"])),
+}
+
+#: the report's Q4.3 answers: one chain-rule step down from dJ/dz (``g["dJ/dz1"]``, ``g["dJ/dz2"]``
+#: are the true node gradients, by finite differences, so only the step itself is checked)
+REPORT_Q43: dict[str, tuple[str, Formula]] = {
+    "w22": ("dJ/dz2 x2^2", lambda g: g["dJ/dz2"] * g["x2"] ** 2),
+    "b2": ("dJ/dz2", lambda g: g["dJ/dz2"]),
+    "w11": ("0 if w11 x1 + w21 x2 < 0, else dJ/dz1 x1",
+            lambda g: 0.0 if g["w11"] * g["x1"] + g["w21"] * g["x2"] < 0
+            else g["dJ/dz1"] * g["x1"]),
+}
+
+
+def _graph_points(trials: int, seed: int, loss: str, active: bool) -> list[dict[str, float]]:
+    """``trials`` random points: inputs U(-2, 2), parameters N(0, 1), targets N(0, 1) kept at
+    least 0.1 from the prediction (ln (y - yhat)^2 is singular at y = yhat) and yhat1 in
+    [0.01, 0.99] (a saturated sigmoid makes both sides ~0: nothing would be checked). With
+    ``active``, only points where the ReLU is on (a1 > 0.05): where z1 = 0, the Q4.2 formulas
+    for m11 and m12 are 0 whatever their factor, so they would agree for free."""
+    rng = np.random.default_rng(seed)
+    names = ("x1", "x2", "w11", "w21", "w12", "w22", "b2", "m11", "c1", "m12", "m22", "c2")
+    points: list[dict[str, float]] = []
+    while len(points) < trials:
+        v = {k: float(rng.uniform(-2, 2) if k.startswith("x") else rng.normal()) for k in names}
+        v["y1"], v["y2"] = (float(t) for t in rng.normal(size=2))
+        n = _graph(v, loss)
+        if (min(abs(v["y1"] - n["yhat1"]), abs(v["y2"] - n["yhat2"])) >= 0.1
+                and 0.01 <= n["yhat1"] <= 0.99 and (n["a1"] > 0.05 or not active)):
+            points.append(v)
+    return points
+
+
+def compare_gradients(formulas: dict[str, tuple[str, Formula]], loss: str = "squared",
+                      trials: int = 50, seed: int = 0, rtol: float = 1e-5,
+                      active: bool = False) -> tuple[int, int, dict[str, int]]:
+    """How often each formula (variable -> (text, function of the point)) equals dJ/dvariable
+    by centred differences (h = 1e-6, float64) at ``trials`` random points of the graph with
+    ``loss``: (agreeing cases, cases, agreeing cases per variable). Agreeing: relative error
+    (``neuralab.gradcheck.rel_error``) at most ``rtol``; ``active``: only points where the
+    ReLU is on (see ``_graph_points``)."""
+    from neuralab.gradcheck import rel_error, roundoff_floor
+
+    if loss not in GRAPH_LOSSES:
+        raise ValueError(f"loss={loss!r} is not allowed; use one of {', '.join(GRAPH_LOSSES)}")
+    per = dict.fromkeys(formulas, 0)
+    for v in _graph_points(trials, seed, loss, active):
+        g = {**v, **_graph(v, loss), "dJ/dz1": _graph_fd(v, loss, "z1"),
+             "dJ/dz2": _graph_fd(v, loss, "z2")}
+        floor = roundoff_floor(g["J"])
+        for name, (_, formula) in formulas.items():
+            ours = _graph_fd(v, loss, name)
+            per[name] += rel_error(np.array(formula(g)), np.array(ours), floor=floor) <= rtol
+    return sum(per.values()), trials * len(formulas), per
+
+
+@check("graph_gradients")
+def graph_gradients(question: str = "q4.2", loss: str = "squared", trials: int = 50,
+                    seed: int = 0) -> tuple[Any, int, str]:
+    """In how many cases (random points x formulas) the report's Q4.2 or Q4.3 gradients equal
+    centred differences of J on the reconstructed graph (above), J = sum (y - yhat)^2
+    (``loss="squared"``) or sum ln (y - yhat)^2 (``"log_squared"``)."""
+    table = {"q4.2": REPORT_Q42, "q4.3": REPORT_Q43}
+    if question not in table:
+        raise ValueError(f"question={question!r} is not allowed; use 'q4.2' or 'q4.3'")
+    # Q4.2 at points where the ReLU is on; Q4.3 at any point (its w11 answer has two branches)
+    agree, cases, per = compare_gradients(table[question], loss, trials, seed,
+                                          active=question == "q4.2")
+    detail = ", ".join(f"dJ/d{k} {n}/{trials}" for k, n in per.items())
+    return agree, cases, f"J = {'sum (y-yhat)^2' if loss == 'squared' else 'sum ln (y-yhat)^2'}" \
+        f"; agreeing points per formula: {detail}"
+
+
+__all__ = ["CHECKS", "GRAPH_LOSSES", "REPORT_Q42", "REPORT_Q43", "check", "compare_gradients",
+           "run_check"]
