@@ -10,6 +10,7 @@ import numpy as np
 from neuralab.data.labels import to_index
 from neuralab.models._validation import check_y
 from neuralab.nn.activations import sigmoid, softmax
+from neuralab.nn.rows import row_argmax
 from neuralab.train.metrics import accuracy, r2_score
 
 
@@ -65,7 +66,7 @@ class ClassifierMixin:
     def _index_from_outputs(out: np.ndarray) -> np.ndarray:
         if out.shape[-1] == 1:
             return (out[..., 0] >= 0).astype(np.int64)
-        return out.argmax(axis=-1)
+        return row_argmax(out)
 
     @staticmethod
     def _batch_correct(out: np.ndarray, T: np.ndarray) -> int | np.ndarray:
@@ -75,7 +76,7 @@ class ClassifierMixin:
         if out.shape[-1] == 1:
             hit = (out[..., 0] >= 0) == (T[..., 0] > 0)
         else:
-            hit = out.argmax(axis=-1) == T
+            hit = row_argmax(out) == T
         return hit.sum(axis=-1)
 
     def decision_function(self, X: Any) -> np.ndarray:

@@ -39,6 +39,12 @@ def _filled(shape: tuple[int, ...], dtype: np.dtype, value: float = 0.0) -> np.n
     return z
 
 
+def step_mask(x: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
+    """``[x > 0]`` as 0/1 in ``dtype`` (default ``x``'s). The bool array's bytes are 0/1, so
+    converting them as uint8 gives the same values; NumPy's bool -> float cast is ~5× slower."""
+    return (x > 0).view(np.uint8).astype(x.dtype if dtype is None else dtype)
+
+
 class ReLU(Module):
     """``max(0, x)``; derivative 1 where x > 0, else 0 (0 at the kink, as PyTorch)."""
 
@@ -49,7 +55,9 @@ class ReLU(Module):
         return self._out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * (self._out > 0)
+        # (a float × bool product takes NumPy's slow casting loop: a float mask is faster)
+        mask = step_mask(self._out, grad_out.dtype)
+        return np.multiply(mask, grad_out, out=mask)
 
 
 class LeakyReLU(Module):
@@ -66,7 +74,7 @@ class LeakyReLU(Module):
         # The derivative, 1 where x > 0 and α elsewhere, is max([x > 0], α) exactly (0 ≤ α ≤
         # 1), and x · derivative is the output (x · 1 = x): three array passes, and the
         # backward is one multiply (a masked copy there was 10× slower on study arrays).
-        slope = (x > 0).astype(x.dtype)
+        slope = step_mask(x)
         np.maximum(slope, alpha, out=slope)
         self._slope = slope
         return x * slope

@@ -18,6 +18,7 @@ import numpy as np
 
 from neuralab.nn.activations import sigmoid
 from neuralab.nn.module import as_float
+from neuralab.nn.rows import by_row, row_max, row_sum
 
 
 def _reduce(per_sample: np.ndarray, axes: tuple[int, ...]) -> float | np.ndarray:
@@ -65,29 +66,6 @@ class Loss:
         return f"{type(self).__name__}()"
 
 
-def _row_max(z: np.ndarray) -> np.ndarray:
-    """``z.max(axis=-1, keepdims=True)``.
-
-    NumPy reduces a short last axis one row at a time (~40 ns per row); with a few classes
-    and many rows, taking the maximum column by column is 5-50× faster (same result).
-    """
-    c = z.shape[-1]
-    if c > 16 or z.size < 2048:
-        return np.maximum.reduce(z, axis=-1, keepdims=True)  # z.max without its Python wrapper
-    m = z[..., :1].copy()
-    for j in range(1, c):
-        np.maximum(m, z[..., j:j + 1], out=m)
-    return m
-
-
-def _row_sum(z: np.ndarray) -> np.ndarray:
-    """``z.sum(axis=-1)`` as one BLAS product with a ones vector (NumPy's reduction of a short
-    last axis goes row by row, up to 25× slower); equal up to float rounding."""
-    if z.size < 2048:  # small: the reduction's fixed cost is lower
-        return np.add.reduce(z, axis=-1)
-    return np.matmul(z, np.ones(z.shape[-1], z.dtype))
-
-
 class SoftmaxCrossEntropy(Loss):
     """Fused softmax + cross-entropy on logits ``(…, B, C)``, mean over the batch.
 
@@ -113,27 +91,15 @@ class SoftmaxCrossEntropy(Loss):
         is_labels = self._is_labels(target, z)
         if is_labels:
             target = self._as_labels(target)
-        s = z - _row_max(z)  # shifted logits: the largest of each row is 0, exp cannot overflow
+        # shifted logits: the largest of each row is 0, exp cannot overflow
+        s = by_row(np.subtract, z, row_max(z))
         if is_labels:
             if target.shape[-1] != z.shape[-2]:
                 raise ValueError(
                     f"target has {target.shape[-1]} labels but logits have "
                     f"{z.shape[-2]} rows (shape {z.shape})"
                 )
-            n_rows = s.size // s.shape[-1]
-            if len(self._rows) != n_rows:
-                self._rows = np.arange(n_rows)
-            if target.shape != s.shape[:-1]:  # labels (B,) shared by an ensemble's members
-                target = np.broadcast_to(target, s.shape[:-1])
-            labels = target.reshape(-1)
-            try:
-                picked = s.reshape(n_rows, -1)[self._rows, labels].reshape(s.shape[:-1])
-            except IndexError:
-                raise ValueError(
-                    f"target labels must be in [0, {s.shape[-1]}) for {s.shape[-1]} classes; "
-                    f"got labels from {target.min()} to {target.max()}"
-                ) from None
-            self._labels, self._onehot = labels, None
+            picked = self._pick(s, target)
         else:
             if target.shape[-2:] != z.shape[-2:]:
                 raise ValueError(
@@ -141,14 +107,39 @@ class SoftmaxCrossEntropy(Loss):
                 )
             self._labels, self._onehot = None, target.astype(z.dtype, copy=False)
             # −Σ t log p = Σ t · log Σ exp(s) − Σ t s (targets need not sum to 1)
-            picked = _row_sum(self._onehot * s)
-            t_sum = _row_sum(self._onehot)
+            picked = row_sum(self._onehot * s)
+            t_sum = row_sum(self._onehot)
         e = np.exp(s, out=s)  # s is ours: reuse its memory
-        se = _row_sum(e)  # (…, B)
-        nll = np.log(se) - picked if self._labels is not None else np.log(se) * t_sum - picked
+        se = row_sum(e)  # (…, B)
+        nll = np.log(se) - picked if is_labels else np.log(se) * t_sum - picked
         self._e, self._se = e, se
         total = np.add.reduce(nll, axis=-1)
         return float(total) / self._n if total.ndim == 0 else total / total.dtype.type(self._n)
+
+    def _pick(self, s: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """``s[…, i, target[…, i]]`` ``(…, B)``, checking the labels; sets what backward needs.
+
+        Labels ``(B,)`` shared by every member (one model, or an ensemble on one batch) are one
+        flat index per row and a one-hot ``(B, C)`` for ``backward`` (a row/label pair per
+        (member, row) costs ~4× more); labels per member take the general lookup.
+        """
+        C = s.shape[-1]
+        if target.size and (target.min() < 0 or target.max() >= C):
+            raise ValueError(f"target labels must be in [0, {C}) for {C} classes; "
+                             f"got labels from {target.min()} to {target.max()}")
+        if target.ndim == 1:
+            B = len(target)
+            flat = np.arange(0, B * C, C) + target
+            onehot = np.zeros(B * C, s.dtype)
+            onehot[flat] = 1
+            self._labels, self._onehot = None, onehot.reshape(B, C)
+            return s.reshape(*s.shape[:-2], B * C).take(flat, axis=-1)
+        n_rows = s.size // C
+        if len(self._rows) != n_rows:
+            self._rows = np.arange(n_rows)
+        labels = np.broadcast_to(target, s.shape[:-1]).reshape(-1)
+        self._labels, self._onehot = labels, None
+        return s.reshape(n_rows, C)[self._rows, labels].reshape(s.shape[:-1])
 
     @staticmethod
     def _is_labels(target: np.ndarray, z: np.ndarray) -> bool:
@@ -202,10 +193,10 @@ class SoftmaxCrossEntropy(Loss):
             grad = self._e / self._se
             grad[0, self._one] -= 1
             return grad
-        grad = self._e / self._se[..., None]  # softmax
-        if self._labels is not None:
+        grad = by_row(np.divide, self._e, self._se)  # softmax
+        if self._labels is not None:  # labels per row, one per member
             grad.reshape(len(self._rows), -1)[self._rows, self._labels] -= 1
-        else:
+        else:  # one-hot rows, or labels shared by the members (subtracting 0 changes nothing)
             grad -= self._onehot
         grad /= grad.dtype.type(self._n)
         return grad

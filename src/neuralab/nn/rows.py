@@ -1,0 +1,72 @@
+"""Reductions and row-wise operations along a short last axis ``(…, B, C)``.
+
+NumPy runs its inner loop along the last axis: with a few classes and many rows (an
+ensemble's logits ``(E, B, C)``) each row becomes a tiny loop of C values, 5-50× slower than
+the same work done column by column. These give NumPy's results (the same floats, up to
+the summation order of ``row_sum``) at the column-by-column speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: the column-by-column way pays off for at most this many columns and this many values
+MAX_COLUMNS, MIN_SIZE = 16, 2048
+
+
+def row_max(z: np.ndarray) -> np.ndarray:
+    """``z.max(axis=-1)`` ``(…, B)``.
+
+    NumPy reduces a short last axis one row at a time (~40 ns per row); with a few classes
+    and many rows, taking the maximum column by column is 5-50× faster (same result).
+    """
+    c = z.shape[-1]
+    if c > MAX_COLUMNS or z.size < MIN_SIZE:
+        return np.maximum.reduce(z, axis=-1)  # z.max without its Python wrapper
+    m = z[..., 0].copy()
+    for j in range(1, c):
+        np.maximum(m, z[..., j], out=m)
+    return m
+
+
+def row_sum(z: np.ndarray) -> np.ndarray:
+    """``z.sum(axis=-1)`` as one BLAS product with a ones vector (NumPy's reduction of a short
+    last axis goes row by row, up to 25× slower); equal up to float rounding."""
+    if z.size < MIN_SIZE:  # small: the reduction's fixed cost is lower
+        return np.add.reduce(z, axis=-1)
+    return np.matmul(z, np.ones(z.shape[-1], z.dtype))
+
+
+def by_row(op: np.ufunc, z: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``op(z, v[..., None])``: each row of ``z (…, B, C)`` with its value of ``v (…, B)``.
+
+    Broadcast along a short last axis, NumPy runs its inner loop C values at a time; with a
+    few classes, column by column (loops along B) is 3-5× faster, with the same results.
+    """
+    c = z.shape[-1]
+    if c > MAX_COLUMNS or z.size < MIN_SIZE:
+        return op(z, v[..., None])
+    out = np.empty(z.shape, np.result_type(z, v))
+    for j in range(c):
+        op(z[..., j], v, out=out[..., j])
+    return out
+
+
+def row_argmax(z: np.ndarray) -> np.ndarray:
+    """``z.argmax(axis=-1)`` ``(…, B)``: the first largest entry of each row."""
+    c = z.shape[-1]
+    if c > MAX_COLUMNS or z.size < MIN_SIZE or c < 2:
+        return z.argmax(axis=-1)
+    best = z[..., 0].copy()
+    index = np.zeros(best.shape, np.intp)
+    for j in range(1, c):
+        column = z[..., j]
+        later = column > best  # strictly: a tie keeps the earlier column, as argmax
+        index[later] = j
+        np.maximum(best, column, out=best)
+    if np.isnan(best).any():  # argmax returns the first NaN of a row: leave those to it
+        return z.argmax(axis=-1)
+    return index
+
+
+__all__ = ["by_row", "row_argmax", "row_max", "row_sum"]
