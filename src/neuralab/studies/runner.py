@@ -3,10 +3,11 @@
 The plan. Cells whose configs differ only in per-member hyper-parameters (``optim.lr``,
 ``optim.momentum``, ``optim.weight_decay``: the rows of the hyper-parameter table marked
 ``per_member``) form one *group* and train as one ensemble, one member per (cell, seed); a
-group's members are cut into *chunks* of at most ``CHUNK`` members. A chunk is a task: it
-runs anywhere (this process, a local Dask worker, a remote cluster) and returns per-member
-metrics and curves. Chunk names hash what they hold, so the same study file always makes
-the same chunks, whatever the backend — which is what lets ``--resume`` skip finished ones.
+group's members are cut into *chunks* of at most ``CHUNK`` members (``CHUNK_SMALL_BATCH`` at
+small mini-batches). A chunk is a task: it runs anywhere (this process, a local Dask worker,
+a remote cluster) and returns per-member metrics and curves. Chunk names hash what they
+hold, so the same study file always makes the same chunks, whatever the backend — which is
+what lets ``--resume`` skip finished ones.
 
 Member ``i`` of a chunk is built with ``random_state=[run seeds]``: it equals the single
 model ``neuralab train <cell config> --seed <its run seed>`` trains (the ensemble contract,
@@ -53,6 +54,10 @@ from neuralab.train.callbacks import Callback
 #: config keys an ensemble can give one value per member (one group trains them together)
 PER_MEMBER_KEYS = tuple(h.config for h in HYPERPARAMS.values() if h.per_member and h.config)
 CHUNK = 64  # members per task: big enough to amortise Python per step, small enough to spread
+#: members per task at mini-batches of at most SMALL_BATCH rows: a step there costs mostly
+#: Python (~90 µs) and little per member (~1.5 µs at batch 1), so one task trains up to this
+#: many members at about the price of 64, and they share one tail of late stoppers
+CHUNK_SMALL_BATCH, SMALL_BATCH = 256, 64
 #: members per task when seeds vary the data: they train one by one (no shared batch), so
 #: small tasks only spread them over the workers and save finished work sooner
 CHUNK_SEPARATE = 8
@@ -203,7 +208,8 @@ class Study:
             config.pop("output", None)
             digest = hashlib.sha256(key.encode()).hexdigest()[:10]
             # Equal parts of at most CHUNK members: 200 seeds are 4 × 50, not 64 + 64 + 64 + 8.
-            limit = CHUNK if self.spec.vary == "init" else CHUNK_SEPARATE
+            limit = _chunk_limit(self.cell_configs[cells[0].index]) \
+                if self.spec.vary == "init" else CHUNK_SEPARATE
             n_parts = -(-len(members) // limit)
             size = -(-len(members) // n_parts)
             for k in range(0, len(members), size):
@@ -281,6 +287,12 @@ def _spec(given: dict[str, Any]) -> StudySpec:
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, prefix=("study",), root=StudySpec,
                                                   data=given)) from None
+
+
+def _chunk_limit(cfg: ExperimentConfig) -> int:
+    """Members per chunk for a group trained as one ensemble (see CHUNK_SMALL_BATCH)."""
+    bs = cfg.train.batch_size
+    return CHUNK_SMALL_BATCH if isinstance(bs, int) and bs <= SMALL_BATCH else CHUNK
 
 
 def _name_from(path: str | os.PathLike) -> str | None:
@@ -583,6 +595,8 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
     by_name = {c.name: c for c in chunks}
     atomic_write_json(folder / "summary.json", _summary(study, "running", resumed,
                                                         workers, scheduler, 0.0))
+    if todo and (scheduler is not None or (workers or 1) > 1):
+        _warm_up()
     try:
         run_tasks(run_chunk, [(c.name, c.task()) for c in todo], on_result, workers=workers,
                   scheduler=scheduler)
@@ -659,6 +673,28 @@ def _summary(study: Study, status: str, runs_done: int, workers: int | None,
             "grid": {**study.spec.grid, **{k: v for g in study.spec.zip for k, v in g.items()}},
             "seeds": len(study.spec.seed_indices()), "vary": study.spec.vary,
             "wall_seconds": round(seconds, 3), "backend": backend}
+
+
+#: what finish() imports (~1 s): while Dask workers train, this process only waits
+WARM_UP = ("pandas", "neuralab.studies.stats", "neuralab.viz.studies", "matplotlib.figure",
+           "matplotlib.backends.backend_agg")
+
+
+def _warm_up() -> None:
+    """Import :data:`WARM_UP` on a background thread, so the statistics and figures start at
+    once when the last chunk arrives (an import that fails here fails again, with its
+    message, where it is needed)."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in WARM_UP:
+            try:
+                importlib.import_module(name)
+            except Exception:  # reported by the same import in finish()
+                return
+
+    threading.Thread(target=load, name="neuralab-warm-up", daemon=True).start()
 
 
 def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
