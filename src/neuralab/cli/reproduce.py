@@ -101,8 +101,8 @@ def reproduce_cmd(
         _print_result(result)
     ran = sum(1 for _ in results)
     agree = sum(1 for r in results if r.status.startswith("agrees"))
-    typer.echo(f"{ran} entries run ({agree} agree), {len(waiting)} need data; folders under "
-               f"{out}/")
+    typer.echo(f"{ran} {'entry' if ran == 1 else 'entries'} run ({agree} agree), "
+               f"{len(waiting)} need data; folders under {out}/")
     if output is not None:
         from neuralab.report.reproduce import write_reproduce_report
 
@@ -113,13 +113,24 @@ def reproduce_cmd(
 
 
 def _print_result(result: Any) -> None:
+    """The entry's verdicts, wrapped to the terminal (a claim under its outcome, its figures
+    indented below it)."""
+    import shutil
+    import textwrap
+
     from neuralab.reproduce.runner import command
 
-    typer.echo(f"{result.entry.id}: {result.status}  ({result.seconds:.1f} s, "
-               f"{result.folder})")
+    width = max(40, shutil.get_terminal_size().columns - 1)
+
+    def say(text: str, first: str, rest: str) -> None:
+        typer.echo(textwrap.fill(text, width, initial_indent=first, subsequent_indent=rest,
+                                 break_on_hyphens=False, break_long_words=False))
+
+    say(f"{result.entry.id}: {result.status} ({result.seconds:.1f} s, {result.folder})",
+        "", "  ")
     for v in result.verdicts:
-        typer.echo(f"  {v.outcome:<9} {v.claim}")
-        typer.echo(f"            {v.text}")
+        say(v.claim, f"  {v.outcome:<9} ", " " * 12)
+        say(v.text, " " * 12, " " * 12)
     typer.echo(f"  re-run: {command(result.entry, quick=result.quick)}")
 
 
