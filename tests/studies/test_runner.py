@@ -100,13 +100,18 @@ def test_a_study_of_seeds_alone_has_one_cell(tmp_path):
     assert (result.folder / "cells.csv").is_file()
 
 
-def test_dropping_stopped_members_changes_no_result():
-    """A chunk's per-member results are the same with and without dropping stopped members."""
+@pytest.mark.parametrize("eval_every", [1, 4])
+def test_dropping_stopped_members_changes_no_result(eval_every):
+    """A chunk's per-member results are the same with and without dropping stopped members
+    (also when the curves have unevaluated epochs and the stack shrinks to one member)."""
     from neuralab.studies import runner
 
-    base = {**BASE, "train": {**BASE["train"], "dtype": "float64", "target_accuracy": 0.85}}
+    base = {**BASE, "train": {**BASE["train"], "dtype": "float64", "target_accuracy": 0.85,
+                              "eval_every": eval_every}}
     task = Study(base, seeds=8).chunks()[0].task()
     seeds = [s for _, _, s in task["members"]]
+    segments, _ = fit_members(task["config"], seeds, {})
+    assert len(segments) > 1
     compacted = runner._fit(task["config"], seeds, {})
     share = runner.COMPACT_SHARE
     try:

@@ -106,6 +106,10 @@ def test_history_table():
     e.append({"epoch": 2})
     assert e.train_loss.shape == (2, 2)
     assert e.member(1).train_loss.tolist()[0] == 2.0
+    one = History()  # an ensemble of one member: rows (1,), an unevaluated epoch NaN
+    one.append({"epoch": 1, "test_acc": np.array([0.5])})
+    one.append({"epoch": 2})
+    np.testing.assert_array_equal(one.test_acc, [[0.5], [np.nan]])
 
 
 def test_metrics():

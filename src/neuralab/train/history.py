@@ -46,9 +46,11 @@ class History:
         if key not in self._data:
             raise KeyError(f"history has no {key!r}; it has {', '.join(self._data) or 'nothing'}")
         column = self._data[key]
-        width = max((np.size(v) for v in column), default=1)
-        if width > 1:  # ensemble: pad scalar NaNs to (E,)
-            column = [np.full(width, v) if np.ndim(v) == 0 else v for v in column]
+        # an ensemble's rows are (E,) arrays, E = 1 included: its scalar NaNs (epochs that
+        # were not evaluated) are padded to that shape
+        shape = next((np.shape(v) for v in column if np.ndim(v)), None)
+        if shape is not None:
+            column = [np.full(shape, v) if np.ndim(v) == 0 else v for v in column]
         return np.asarray(column)
 
     def __getattr__(self, key: str) -> np.ndarray:
