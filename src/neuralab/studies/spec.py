@@ -105,6 +105,15 @@ class StudySpec(BaseModel):
                 raise ValueError(f"zip group {list(group)} repeats a combination of values")
         return groups
 
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_count(cls, seeds: Any) -> Any:
+        """A count out of range gets one message (not one per branch of int | list)."""
+        if isinstance(seeds, int) and not isinstance(seeds, bool) \
+                and not 1 <= seeds <= MAX_SEEDS:
+            raise ValueError(f"give a count from 1 to {MAX_SEEDS} or a list of seed indices")
+        return seeds
+
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, seeds: int | list[int]) -> int | list[int]:
