@@ -277,3 +277,31 @@ def test_cells_with_different_epoch_budgets_share_the_curves_file(tmp_path):
     assert np.isnan(loss[short, 3:]).all() and np.isfinite(loss[short, :3]).all()
     assert np.isfinite(loss[~short]).all()
     assert list(result.runs["epochs"]) == [3, 3, 7, 7]
+
+
+def test_one_vs_rest_studies_record_each_classifiers_own_error(tmp_path):
+    """Seed 003's per-digit error rates: every one-vs-rest classifier's error on its own
+    "k vs rest" task, per run, equal to the single model's ``binary_error_rates``."""
+    from neuralab.experiments import parse_config, prepare_experiment
+
+    base = {"data": {"name": "digits", "split": {"test": 0.3, "seed": 0}},
+            "model": {"kind": "ovr", "base": "logistic"},
+            "optim": {"lr": 0.1},
+            "train": {"epochs": 3, "batch_size": 64, "dtype": "float64"},
+            "output": {"plots": False}}
+    study = Study(base, seeds=2)
+    runs = study.run(out=tmp_path, quiet=True).runs
+    columns = [f"final_test_binary_error_{k}" for k in range(10)]
+    assert set(columns) <= set(runs.columns)
+    cfg = study.cell_configs[0].to_dict()
+    cfg["train"]["seed"] = int(runs["seed"].iloc[1])
+    single = prepare_experiment(parse_config(cfg))
+    (X, y), val, sets = single.data.fit_sets()
+    single.estimator.fit(X, y, validation=val, eval_sets=sets)
+    expected = single.estimator.binary_error_rates(*sets["test"])
+    np.testing.assert_allclose(runs[columns].iloc[1].to_numpy(dtype=float), expected,
+                               rtol=0, atol=1e-12)
+    assert 0 < expected.mean() < 0.5  # they learned something, and not everything
+    # the combined model's accuracy (no history of its own: from score)
+    assert runs["final_test_acc"].iloc[1] == pytest.approx(
+        single.estimator.score(*sets["test"]), abs=1e-12)

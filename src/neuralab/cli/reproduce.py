@@ -98,7 +98,7 @@ def reproduce_cmd(
             typer.echo(f"{entry.id}: not run: {exc}")
             continue
         results.append(result)
-        _print_result(result)
+        _print_result(result, data)
     ran = sum(1 for _ in results)
     agree = sum(1 for r in results if r.status.startswith("agrees"))
     typer.echo(f"{ran} {'entry' if ran == 1 else 'entries'} run ({agree} agree), "
@@ -112,7 +112,7 @@ def reproduce_cmd(
         fail(f"{len(failed)} entries could not run ({', '.join(failed)}); see the lines above")
 
 
-def _print_result(result: Any) -> None:
+def _print_result(result: Any, data_dir: str | None = None) -> None:
     """The entry's verdicts, wrapped to the terminal (a claim under its outcome, its figures
     indented below it)."""
     import shutil
@@ -131,7 +131,7 @@ def _print_result(result: Any) -> None:
     for v in result.verdicts:
         say(v.claim, f"  {v.outcome:<9} ", " " * 12)
         say(v.text, " " * 12, " " * 12)
-    typer.echo(f"  re-run: {command(result.entry, quick=result.quick)}")
+    typer.echo(f"  re-run: {command(result.entry, quick=result.quick, data_dir=data_dir)}")
 
 
 def _print_list(entries: list[Any], out: str, data_dir: str | None) -> None:

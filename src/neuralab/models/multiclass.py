@@ -29,6 +29,12 @@ from neuralab.models._validation import check_X, check_y
 from neuralab.train.metrics import accuracy
 
 
+def _positive(pair: tuple[Any, Any], c: Any) -> tuple[Any, np.ndarray]:
+    """``(X, y)`` as the "class c vs the rest" set: ``(X, [y == c])``."""
+    X, y = pair
+    return X, (np.asarray(y) == c).astype(np.int64)
+
+
 class OneVsRest(HTMLRepr, Params):
     """K binary classifiers, classifier k trained on "class k" (1) vs "the rest" (0).
 
@@ -69,9 +75,14 @@ class OneVsRest(HTMLRepr, Params):
                              "classifier such as Perceptron() or LogisticRegression()")
         return self.estimator
 
-    def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None
+    def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None, *,
+            eval_sets: dict[str, tuple[Any, Any]] | None = None, resume: Any = None
             ) -> OneVsRest:
-        """Fit one binary clone per class; returns self."""
+        """Fit one binary clone per class; returns self. ``validation`` and ``eval_sets``
+        reach each classifier as its own "class k vs the rest" sets (its ``history_``)."""
+        if resume is not None:
+            raise ValueError("OneVsRest cannot resume a checkpoint (its classifiers train one "
+                             "after another); call fit again, or resume a single classifier")
         base = self._base()
         if self.random_state is not None:
             check_random_state(self.random_state)
@@ -86,11 +97,10 @@ class OneVsRest(HTMLRepr, Params):
         self.estimators_ = []
         for c in classes:
             est = clone(base)
-            val = None
-            if validation is not None:
-                Xv, yv = validation
-                val = (Xv, (np.asarray(yv) == c).astype(np.int64))
-            est.fit(X, (y == c).astype(np.int64), validation=val)
+            val = None if validation is None else _positive(validation, c)
+            kwargs = {} if not eval_sets else {
+                "eval_sets": {name: _positive(pair, c) for name, pair in eval_sets.items()}}
+            est.fit(X, (y == c).astype(np.int64), validation=val, **kwargs)
             self.estimators_.append(est)
         return self
 

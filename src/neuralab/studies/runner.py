@@ -29,6 +29,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -441,7 +442,8 @@ def _fit(config: dict[str, Any], seeds: list[int], per_member: dict[str, list[An
     budget = exp.config.train.epochs
     if len(segments) == 1:
         seg = segments[0]
-        return _member_results(seg.est, len(seeds), budget, seg.diverged)
+        return {**_member_results(seg.est, len(seeds), budget, seg.diverged),
+                **_one_vs_rest(seg.est, exp)}
     out: dict[str, np.ndarray] = {}
     for seg in segments:  # later segments overwrite the members they continued
         part = _member_results(seg.est, len(seg.members), budget, seg.diverged)
@@ -495,9 +497,28 @@ def _member_results(est: Any, E: int, budget: int, diverged_all: bool
             out[f"curve/{key}"] = curve
             last = np.array([_last_finite(row) for row in values])
             out[f"final_{key}"] = last
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():  # a member with no finite value: its best is NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
                 best = np.nanmax(values, axis=1) if metric == "acc" else np.nanmin(values, axis=1)
             out[f"best_{key}"] = np.where(np.isfinite(best), best, np.nan)
+    return out
+
+
+def _one_vs_rest(est: Any, exp: Any) -> dict[str, np.ndarray]:
+    """A one-vs-rest model keeps no history of its own (its classifiers train one after
+    another): its final accuracy on each set comes from ``score``, and each classifier's
+    error on its own "class k vs the rest" test set is ``final_test_binary_error_<k>``
+    (seed 003's per-digit rates), all ``(E,)``. Nothing for other models."""
+    if not hasattr(est, "binary_error_rates"):
+        return {}
+    train, validation, sets = exp.data.fit_sets()
+    named = {"train": train, "val": validation, **sets}
+    out = {f"final_{name}_acc": np.atleast_1d(np.asarray(est.score(*pair), dtype=float))
+           for name, pair in named.items() if name in SETS and pair is not None}
+    if "test" in sets:
+        rates = np.atleast_2d(est.binary_error_rates(*sets["test"]))  # (E, K)
+        out.update({f"final_test_binary_error_{c}": rates[:, k].astype(float)
+                    for k, c in enumerate(est.classes_)})
     return out
 
 
