@@ -305,3 +305,42 @@ def test_one_vs_rest_studies_record_each_classifiers_own_error(tmp_path):
     # the combined model's accuracy (no history of its own: from score)
     assert runs["final_test_acc"].iloc[1] == pytest.approx(
         single.estimator.score(*sets["test"]), abs=1e-12)
+
+
+KINDS = {
+    "perceptron": ({"name": "blobs", "options": {"n": 60}}, {"kind": "perceptron"}),
+    "logistic": ({"name": "moons", "options": {"n": 60}}, {"kind": "logistic"}),
+    "linear": ({"name": "playground-plane", "options": {"n": 80}},
+               {"kind": "linear", "solver": "gd"}),
+    "mlp_regressor": ({"name": "playground-plane", "options": {"n": 80}},
+                      {"kind": "mlp_regressor", "hidden": [3]}),
+    "cnn": ({"name": "digits", "n_train": 200, "n_test": 100},
+            {"kind": "cnn", "architecture": "onelayer_cnn"}),
+    "ovr": ({"name": "blobs", "options": {"n": 60}}, {"kind": "ovr", "base": "logistic"}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_model_kind_runs_as_a_study(kind, tmp_path):
+    """Each kind a config can name runs as a study of seeds (a CNN has no model axis: its
+    members train one by one) and its run for a seed is ``neuralab train``'s for that seed."""
+    from neuralab.experiments import parse_config, prepare_experiment
+
+    data, model = KINDS[kind]
+    base = {"data": data, "model": model, "train": {"epochs": 2, "dtype": "float64"},
+            "output": {"plots": False}}
+    study = Study(base, seeds=2)
+    runs = study.run(out=tmp_path, quiet=True).runs
+    assert len(runs) == 2 and runs["final_test_loss" if "final_test_loss" in runs
+                                    else "final_test_acc"].notna().all()
+    cfg = study.cell_configs[0].to_dict()
+    cfg["train"]["seed"] = int(runs["seed"].iloc[1])
+    single = prepare_experiment(parse_config(cfg))
+    (X, y), val, sets = single.data.fit_sets()
+    est = single.estimator.fit(X, y, validation=val, eval_sets=sets)
+    if hasattr(est, "history_"):
+        assert runs["final_test_loss"].iloc[1] == pytest.approx(est.history_.test_loss[-1],
+                                                                abs=1e-9)
+    else:
+        assert runs["final_test_acc"].iloc[1] == pytest.approx(est.score(*sets["test"]),
+                                                               abs=1e-12)

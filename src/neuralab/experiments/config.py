@@ -528,6 +528,14 @@ def _classes() -> dict[str, type]:
             "cnn": CNNClassifier}
 
 
+def estimator_class(cfg: ExperimentConfig) -> type:
+    """The estimator class a config builds (for ``kind = "ovr"``, its binary model's)."""
+    kind = cfg.model.kind
+    if kind == "ovr":
+        kind = cfg.model.base
+    return _classes()[kind]
+
+
 REGRESSORS = ("linear", "mlp_regressor")
 # estimator parameter <- (config key path, the key's default). A default of None means "the
 # key always applies" (every estimator has the parameter). The config files and the CLI say

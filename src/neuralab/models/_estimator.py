@@ -42,6 +42,8 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
     """Base of the network-backed estimators (see the module docstring)."""
 
     _probabilistic: ClassVar[bool] = True
+    #: ``n_models=E`` trains E members as one stacked ensemble (a study stacks its seeds)
+    stacks_members: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -323,6 +323,7 @@ _D = defaults("cnn")  # constructor defaults, from the one hyper-parameter table
 
 class CNNClassifier(ClassifierMixin, NetEstimator):
     _kind = "cnn"  # its row of the hyper-parameter table
+    stacks_members = False  # the convolution layers have no model axis
 
     def __init__(self, architecture=_D.architecture, *, optimizer=_D.optimizer, lr=_D.lr,
                  momentum=_D.momentum, nesterov=_D.nesterov, weight_decay=_D.weight_decay,
@@ -340,10 +341,10 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
     # -- hyper-parameters ---------------------------------------------------------------------
     def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
         specs = architecture_layers(self.architecture)
-        if cfg["n_models"] is not None:
+        if cfg["n_models"] is not None and not self.stacks_members:
             raise ValueError(f"n_models={cfg['n_models']!r} is not supported by "
                              "CNNClassifier: its convolution layers have no model axis; "
-                             "train the models one by one (or a study of seeds)")
+                             "train the models one by one (or a study of seeds, which does)")
         return {"layers": specs}
 
     # -- inputs: images or flat rows ----------------------------------------------------------

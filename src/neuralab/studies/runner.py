@@ -83,11 +83,13 @@ class Chunk:
     members: list[Member]
     per_member: dict[str, list[Any]]  # per-member key -> one value per member
     vary: str
+    separate: bool = False  # members train one by one (their data differ, or no stacking)
 
     def task(self) -> dict[str, Any]:
         return {"config": self.config, "members": [(m.cell, m.seed_index, m.seed)
                                                    for m in self.members],
-                "per_member": self.per_member, "vary": self.vary}
+                "per_member": self.per_member, "vary": self.vary,
+                "separate": self.separate or self.vary == "data"}
 
 
 def _set_key(data: dict[str, Any], key: str, value: Any) -> None:
@@ -209,8 +211,9 @@ class Study:
             config.pop("output", None)
             digest = hashlib.sha256(key.encode()).hexdigest()[:10]
             # Equal parts of at most CHUNK members: 200 seeds are 4 × 50, not 64 + 64 + 64 + 8.
-            limit = _chunk_limit(self.cell_configs[cells[0].index]) \
-                if self.spec.vary == "init" else CHUNK_SEPARATE
+            first = self.cell_configs[cells[0].index]
+            separate = self.spec.vary == "data" or not _stacks(first)
+            limit = CHUNK_SEPARATE if separate else _chunk_limit(first)
             n_parts = -(-len(members) // limit)
             size = -(-len(members) // n_parts)
             for k in range(0, len(members), size):
@@ -220,7 +223,8 @@ class Study:
                               for p in PER_MEMBER_KEYS}
                 ids = ",".join(f"{m.cell}:{m.seed}" for m in part)
                 name = f"{digest}-{hashlib.sha256(ids.encode()).hexdigest()[:8]}"
-                out.append(Chunk(name, config, part, per_member, self.spec.vary))
+                out.append(Chunk(name, config, part, per_member, self.spec.vary,
+                                 separate))
         return out
 
     def quick(self) -> Study:
@@ -290,6 +294,14 @@ def _spec(given: dict[str, Any]) -> StudySpec:
                                                   data=given)) from None
 
 
+def _stacks(cfg: ExperimentConfig) -> bool:
+    """Whether the cell's estimator trains many seeds as one stacked ensemble (``n_models``;
+    a CNN does not: its members then train one by one, still in parallel chunks)."""
+    from neuralab.experiments.config import estimator_class
+
+    return getattr(estimator_class(cfg), "stacks_members", True)
+
+
 def _chunk_limit(cfg: ExperimentConfig) -> int:
     """Members per chunk for a group trained as one ensemble (see CHUNK_SMALL_BATCH)."""
     bs = cfg.train.batch_size
@@ -326,12 +338,13 @@ def run_chunk(task: dict[str, Any]) -> dict[str, np.ndarray]:
     t0 = time.perf_counter()
     members = task["members"]
     config = task["config"]
-    if task["vary"] == "data":
+    if task.get("separate", task["vary"] == "data"):
         parts = []
         for k, (_, _, seed) in enumerate(members):
             cfg = copy.deepcopy(config)
-            _set_key(cfg, "data.seed", seed)
-            _set_key(cfg, "data.split.seed", seed)
+            if task["vary"] == "data":
+                _set_key(cfg, "data.seed", seed)
+                _set_key(cfg, "data.split.seed", seed)
             for key, values in task["per_member"].items():
                 _set_key(cfg, key, values[k])
             parts.append(_fit(cfg, [seed], {}, single=True))
