@@ -607,8 +607,9 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
     resumed = sum(runs_of.values())
     report = progress or (None if quiet else _print_progress)
     if not quiet:
+        chunk_s = "chunk" if len(chunks) == 1 else "chunks"
         print(f"study {study.name}: {n_cells} cells x {per_cell} seeds = {total} runs in "
-              f"{len(chunks)} chunks ({len(todo)} to run) -> {folder}", file=sys.stderr,
+              f"{len(chunks)} {chunk_s} ({len(todo)} to run) -> {folder}", file=sys.stderr,
               flush=True)
 
     def on_result(name: str, result: dict[str, np.ndarray]) -> None:
