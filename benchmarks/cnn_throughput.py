@@ -11,12 +11,14 @@ on the first 256 samples, so the tables show that the same work was done.
 - ``torch``     PyTorch 2.13 CPU: ``zero_grad(set_to_none=True); cross_entropy; backward();
                 step()``
 - ``floor``     only the matrix products of one step, exactly as neuralab's layers do them
-                (each conv as ``W (O, K) @ cols (K, N)`` and its two backward products, the
-                first conv without the input gradient; the three dense layers with all
-                three), into preallocated outputs: what the same algorithm cannot beat
+                (each conv as ``W (O, K) @ cols (K, N)`` and its two backward products
+                ``cols @ gᵀ`` and ``Wᵀ @ g``, the first conv without the input gradient;
+                the three dense layers with all three), into preallocated outputs: what
+                the same algorithm cannot beat
 
 Each library runs in its own process with pinned BLAS threads, round-robin over rounds,
-medians. Seconds per epoch; ``×`` columns are PyTorch's time ÷ neuralab's.
+medians. Seconds per epoch; ``×`` columns are PyTorch's time ÷ neuralab's, and at 2 threads
+neuralab's time at 1 thread ÷ its time at 2 (the goal: never below 1).
 
     python benchmarks/cnn_throughput.py                 # batch 1, 16, 64, 256; 1 and 2 threads
     python benchmarks/cnn_throughput.py --quick         # fewer samples, 1 round
@@ -160,7 +162,7 @@ def floor_worker():
     def products(B: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         # (left, right, out) triples, as nn/conv.py and nn/linear.py compute them: a conv
         # (K = C·kH·kW, N = B·Ho·Wo) does out (O, N) = W (O, K) @ cols (K, N), then
-        # dW = g @ colsᵀ and dcols = Wᵀ @ g (not for the first conv: no input gradient); a
+        # dWᵀ = cols @ gᵀ and dcols = Wᵀ @ g (not for the first conv: no input gradient); a
         # Linear does x (B, in) @ W (in, out), dW = xᵀ @ g and dx = g @ Wᵀ
         convs = [(6, 25, B * 28 * 28),    # conv1: 5×5×1 windows on the padded 32×32 → 28×28
                  (16, 150, B * 10 * 10)]  # conv2: 5×5×6 windows on 14×14 → 10×10
@@ -171,7 +173,7 @@ def floor_worker():
             cols = rng.random((kk, n), dtype=np.float32)
             g = rng.random((o, n), dtype=np.float32)
             out.append((W, cols, np.empty((o, n), np.float32)))          # forward
-            out.append((g, cols.T, np.empty((o, kk), np.float32)))       # weight gradient
+            out.append((cols, g.T, np.empty((kk, o), np.float32)))      # weight gradient
             if k > 0:                                                     # input gradient
                 out.append((W.T, g, np.empty((kk, n), np.float32)))
         for m, n_in, n_out in dense:
@@ -263,6 +265,11 @@ def main() -> None:
                 ratio_rows.append(["of the floor", *(
                     _mark(med["floor"][b] / med["neuralab"][b], FLOOR_GOAL, "")
                     for b in args.batches)])
+            if t != 1 and 1 in args.threads:
+                one = {b: median([r["times"][str(b)] for r in results["neuralab@1"]])
+                       for b in args.batches}
+                ratio_rows.append(["× itself at 1 thread", *(
+                    _mark(one[b] / med["neuralab"][b], 1.0, "×") for b in args.batches)])
             if ratio_rows:
                 print(markdown_table(["neuralab", *(f"batch {b}" for b in args.batches)],
                                      ratio_rows) + "\n")

@@ -17,7 +17,8 @@ Forward (one model, K = C·kH·kW, N = B·Ho·Wo):
 3. ``out (O, N) = W (O, K) @ cols (K, N) + b``: ONE matrix product;
 4. ``out`` viewed as ``(B, O, Ho, Wo)`` (a transposed view of ``(O, Ho, Wo, B)``, no copy).
 
-Backward: ``dW = g (O, N) @ colsᵀ``, ``db = Σ_N g``, ``dcols = Wᵀ @ g (K, N)``, and col2im
+Backward: ``dW = g (O, N) @ colsᵀ`` (computed as its transpose ``cols @ gᵀ``, the
+orientation OpenBLAS runs faster), ``db = Σ_N g``, ``dcols = Wᵀ @ g (K, N)``, and col2im
 adds each tap's ``dcols[:, i, j]`` back into the slice of ``dxp`` it was read from (kH·kW
 slice additions: overlapping windows add up; for a small batch one ``np.bincount`` does
 all of them).
@@ -29,8 +30,15 @@ So steps 2-3 run per block of output rows whose cols fit in a core's L2 cache
 (cheap: ``xp`` is small) for its share of ``dW`` and ``dcols``. A batch small enough for
 one block keeps its cols from forward to backward.
 
-A 1-D convolution is the 2-D one with a kernel of height 1. Ensembles (a leading model
-axis) are not supported: the layers refuse a 5-D (2-D conv) or 4-D (1-D conv) input.
+Threads (``nn/_threads.py``): when the process has 2+ BLAS threads, a large forward (long
+blocks: ``_threads.PARALLEL_WORK``) runs its blocks side by side on a small thread pool,
+each with a one-thread BLAS; the blocks are the same whatever the thread count, so the
+numbers are too. Backward runs in order (its many short calls, col2im's one per tap, would
+hand the GIL back and forth between threads).
+
+A 1-D convolution is the 2-D one with a kernel of height 1 (one output row: one block).
+Ensembles (a leading model axis) are not supported: the layers refuse a 5-D (2-D conv) or
+4-D (1-D conv) input.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from neuralab.nn import _threads
 from neuralab.nn.init import init_conv
 from neuralab.nn.module import Module, as_dtype, check_float_dtype, describe
 from neuralab.rng import as_generator
@@ -150,12 +159,13 @@ class _ConvNd(Module):
         self._d2 = pad1(self.dilation, 1)
         self._win: Windows | None = None
         self._xp: np.ndarray | None = None  # padded input buffer, reused between calls
-        self._cols: np.ndarray | None = None  # flat im2col buffer of one block
+        self._cols: np.ndarray | None = None  # im2col buffer of one block, per thread
+        self._dcols: np.ndarray | None = None  # the same for its gradient (col2im)
         self._cols_kept = False
 
     #: scratch buffers, rebuilt on the next forward: never pickled or copied (a copy would
     #: share or freeze them; an unpickled read-only buffer cannot be written)
-    _SCRATCH = ("_xp", "_xwin", "_cols", "_scatter_to")
+    _SCRATCH = ("_xp", "_xwin", "_cols", "_dcols", "_scatter_to")
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -191,16 +201,22 @@ class _ConvNd(Module):
             self._scatter_to: np.ndarray | None = None  # see _col2im_small
         xp[:, win.inner[0], win.inner[1], :] = x4.transpose(1, 2, 3, 0)
         self._x_shape = x.shape
-        # 2-3. im2col and one matrix product (O, K) @ (K, n) per block of output rows
+        # 2-3. im2col and one matrix product (O, K) @ (K, n) per block of output rows; the
+        # blocks are independent, so with 2+ threads they run side by side (nn/_threads.py)
         O = self.out_channels
         Wm = W.reshape(O, -1)
+        bias = self._params["bias"][:, None] if self.use_bias else None
         out = np.empty((O, ho * wo * B), W.dtype)
-        blocks = self._blocks(xp, ho, wo)
-        for r0, r1 in blocks:
+        blocks, n_slots = self._blocks(xp, ho, wo)
+
+        def block(k: int, slot: int) -> None:
+            r0, r1 = blocks[k]
             o = out[:, r0 * wo * B:r1 * wo * B]  # a view: these rows of every channel
-            np.matmul(Wm, self._im2col(xp, r0, r1), out=o)
-            if self.use_bias:
-                o += self._params["bias"][:, None]  # while the block is in cache
+            np.matmul(Wm, self._im2col(xp, r0, r1, slot), out=o)
+            if bias is not None:
+                o += bias  # while the block is in cache
+
+        _threads.run(block, len(blocks), n_slots)
         # one block: backward finds its cols still in the buffer (no second im2col)
         self._cols_kept = len(blocks) == 1
         # 4. (O, Ho, Wo, B) seen as (B, O, Ho, Wo): a view; element-wise layers and pools
@@ -208,17 +224,27 @@ class _ConvNd(Module):
         out = out.reshape(O, ho, wo, B).transpose(3, 0, 1, 2)
         return out if self._nd == 2 else out[:, :, 0, :]
 
-    def _blocks(self, xp: np.ndarray, ho: int, wo: int) -> list[tuple[int, int]]:
-        """Output rows ``[(r0, r1), …]`` whose cols fit in :data:`BLOCK_BYTES`; sizes the
-        cols buffer for the largest block."""
+    def _blocks(self, xp: np.ndarray, ho: int, wo: int, *, backward: bool = False,
+                dcols: bool = False) -> tuple[list[tuple[int, int]], int]:
+        """Output rows ``[(r0, r1), …]`` whose cols fit in :data:`BLOCK_BYTES` (the same
+        blocks whatever the thread count: results never depend on it), and how to run them
+        (``_threads.slots``; backward: in order). Sizes the per-thread scratch buffers
+        (with ``dcols``, col2im's too)."""
         C, B = xp.shape[0], xp.shape[-1]
         K = C * self._k2[0] * self._k2[1]
-        row_bytes = K * wo * B * xp.dtype.itemsize  # cols of one output row
-        rows = max(1, min(ho, BLOCK_BYTES // row_bytes))
-        size = K * rows * wo * B
-        if self._cols is None or self._cols.size < size or self._cols.dtype != xp.dtype:
-            self._cols = np.empty(size, xp.dtype)
-        return [(r0, min(ho, r0 + rows)) for r0 in range(0, ho, rows)]
+        row = K * wo * B  # cols of one output row
+        rows = max(1, min(ho, BLOCK_BYTES // (row * xp.dtype.itemsize)))
+        blocks = [(r0, min(ho, r0 + rows)) for r0 in range(0, ho, rows)]
+        n_slots = 0 if backward else _threads.slots(len(blocks), self.out_channels * row * ho)
+        size, n_bufs = row * rows, max(1, n_slots)
+        for name in ("_cols", "_dcols") if dcols else ("_cols",):
+            buf = getattr(self, name)
+            if (buf is None or buf.shape[0] < n_bufs or buf.shape[1] < size
+                    or buf.dtype != xp.dtype):
+                setattr(self, name, np.empty((n_bufs, size), xp.dtype))
+                if name == "_cols":
+                    self._cols_kept = False  # (new buffer: the kept cols are gone)
+        return blocks, n_slots
 
     def _window_view(self, xp: np.ndarray) -> np.ndarray:
         """``xp (C, Hp, Wp, B)`` seen as ``(C, kH, kW, Ho, Wo, B)``: element ``[c, i, j]``
@@ -230,14 +256,14 @@ class _ConvNd(Module):
         # v: (C, Hp − eh + 1, Wp − ew + 1, B, eh, ew); stride and dilation pick from it
         return v[:, ::sh, ::sw, :, ::dh, ::dw].transpose(0, 4, 5, 1, 2, 3)
 
-    def _im2col(self, xp: np.ndarray, r0: int, r1: int) -> np.ndarray:  # xp: self._xp
-        """``cols (K, n)`` of output rows ``r0:r1`` (``n = (r1 − r0)·Wo·B``) in the layer's
-        reused buffer: ONE copy of the window view (the numbers of all kH·kW taps)."""
+    def _im2col(self, xp: np.ndarray, r0: int, r1: int, slot: int = 0) -> np.ndarray:
+        """``cols (K, n)`` of output rows ``r0:r1`` (``n = (r1 − r0)·Wo·B``) in the buffer
+        of thread ``slot``: ONE copy of the window view (the numbers of all kH·kW taps)."""
         C, B = xp.shape[0], xp.shape[-1]
         kh, kw = self._k2
         wo = self._win.out[1]
         n = (r1 - r0) * wo * B
-        cols = self._cols[:C * kh * kw * n].reshape(C, kh, kw, r1 - r0, wo, B)
+        cols = self._cols[slot, :C * kh * kw * n].reshape(C, kh, kw, r1 - r0, wo, B)
         np.copyto(cols, self._xwin[:, :, :, r0:r1])
         return cols.reshape(C * kh * kw, n)
 
@@ -257,31 +283,44 @@ class _ConvNd(Module):
         if self.use_bias:
             g.sum(axis=1, out=self.grads["bias"])
         (ho, wo), B = self._win.out, xp.shape[-1]
-        Wm, dW = W.reshape(O, -1), self.grads["weight"].reshape(O, -1)
-        blocks = self._blocks(xp, ho, wo)
-        small = input_grad and len(blocks) == 1 and Wm.shape[1] * g.shape[1] <= SMALL_COL2IM
+        Wm = W.reshape(O, -1)
+        K, kh, kw = Wm.shape[1], *self._k2
+        blocks, n_slots = self._blocks(xp, ho, wo, backward=True, dcols=input_grad)
+        kept = self._cols_kept
+        dWT = np.empty((K, O), W.dtype)
+        small = input_grad and len(blocks) == 1 and K * g.shape[1] <= SMALL_COL2IM
         dxp = np.zeros_like(xp) if input_grad and not small else None
         dwin = None if dxp is None else self._window_view(dxp)
-        for k, (r0, r1) in enumerate(blocks):
-            cols = (self._cols[:dW.shape[1] * (r1 - r0) * wo * B].reshape(dW.shape[1], -1)
-                    if self._cols_kept else self._im2col(xp, r0, r1))
+
+        def block(k: int, slot: int) -> None:
+            r0, r1 = blocks[k]
+            nb = (r1 - r0) * wo * B
+            cols = (self._cols[0, :K * nb].reshape(K, nb) if kept
+                    else self._im2col(xp, r0, r1))
             gb = g[:, r0 * wo * B:r1 * wo * B]
+            # dWᵀ = cols @ gᵀ: OpenBLAS runs this orientation ~1.7× faster than g @ colsᵀ
+            # (a long sum over N into a small K × O result)
             if k == 0:
-                np.matmul(gb, cols.T, out=dW)
+                np.matmul(cols, gb.T, out=dWT)
             else:
-                dW += gb @ cols.T
-            if small:
-                dxp = self._col2im_small(Wm.T @ gb)
-            elif dxp is not None:
+                np.add(dWT, cols @ gb.T, out=dWT)
+            if dwin is not None:
                 # col2im: each tap's gradient is added back where the tap read; one tap at a
                 # time, since windows overlap (np.add.at would do it all at once, slowly)
-                kh, kw = self._k2
-                dcols = (Wm.T @ gb).reshape(xp.shape[0], kh, kw, r1 - r0, wo, B)
+                dcols = np.matmul(Wm.T, gb, out=self._dcols[0, :K * nb].reshape(K, nb))
+                dcols = dcols.reshape(xp.shape[0], kh, kw, r1 - r0, wo, B)
                 for i in range(kh):
                     for j in range(kw):
                         dwin[:, i, j, r0:r1] += dcols[:, i, j]
-        if dxp is None:
+
+        # in order on this thread: many short NumPy calls per block (col2im: one per tap), and
+        # every call hands the GIL over between threads (tens of µs on a VM), so threads lose
+        _threads.run(block, len(blocks), n_slots)
+        self.grads["weight"].reshape(O, K)[...] = dWT.T
+        if not input_grad:
             return None
+        if small:  # one block: g is its gradient
+            dxp = self._col2im_small(Wm.T @ g)
         win = self._win
         dx = dxp[:, win.inner[0], win.inner[1], :].transpose(3, 0, 1, 2)
         return dx if self._nd == 2 else dx[:, :, 0, :]

@@ -19,12 +19,20 @@ model axis) are not supported.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 import numpy as np
 
+from neuralab.nn import _threads
 from neuralab.nn.conv import IntOrPair, Windows, as_tuple, refuse_input
 from neuralab.nn.module import Module, as_float
+
+#: from this many output elements on, max pooling splits its passes over the channels
+#: between threads (each NumPy call takes the GIL back, so short passes lose): on the
+#: 2-core host a MaxPool2d(2) with 10⁶ outputs (64 × 64 channels of 32×32) ran 1.75× faster
+#: on two threads, LeNet's first pool at batch 256 (3·10⁵) no faster
+PARALLEL_SIZE = 1 << 20
 
 
 class _PoolNd(Module):
@@ -99,15 +107,7 @@ class _MaxPoolNd(_PoolNd):
         out = xp[:, :, rows, cols].copy(order="K")  # "K": keep the input's memory order
         # which tap holds each maximum (uint8 while the window has at most 256 taps)
         self._arg = arg = np.zeros_like(out, np.min_scalar_type(len(win.slices) - 1))
-        better, hit = np.empty_like(out, bool), np.empty_like(arg)
-        # no copyto(..., where=better): a data-dependent mask makes it ~10× slower (branch
-        # misses); arithmetic does the same work without branches
-        for t, (rows, cols) in enumerate(win.slices[1:], 1):
-            tap = xp[:, :, rows, cols]
-            np.greater(tap, out, out=better)  # strict: a tie keeps the first maximum
-            np.maximum(out, tap, out=out)
-            # arg = t where better: every arg so far is < t, so max(arg, better·t) does it
-            np.maximum(arg, np.multiply(better, arg.dtype.type(t), out=hit), out=arg)
+        _over_channels(partial(_max_taps, win.slices), out.size, xp, out, arg)
         return self._out(out)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -122,11 +122,42 @@ class _MaxPoolNd(_PoolNd):
         dx = np.empty_like(self._xp)
         if any(n % k for n, k in zip(dx.shape[2:], self._k2, strict=True)):
             dx.fill(0)
-        for t, (rows, cols) in enumerate(win.slices):
-            # g·mask rather than where=/np.where (branchy, ~10× slower); unlike them it
-            # turns an inf in g into nan at the non-maxima, where training has diverged anyway
-            np.multiply(g, arg == t, out=dx[:, :, rows, cols])
+        _over_channels(partial(_max_grads, win.slices), arg.size, g, arg, dx)
         return self._out(dx)
+
+
+def _over_channels(fn: Callable[..., None], size: int, *arrays: np.ndarray) -> None:
+    """``fn(*arrays)``; from :data:`PARALLEL_SIZE` elements on, with 2+ threads, once per
+    thread on its share of the channels (axis 1): element-wise passes, the same numbers."""
+    if size < PARALLEL_SIZE:
+        fn(*arrays)
+        return
+    parts = _threads.split(arrays[0].shape[1], size, PARALLEL_SIZE)
+    _threads.run(lambda k, slot: fn(*(a[:, parts[k]] for a in arrays)), len(parts),
+                 len(parts))
+
+
+def _max_taps(slices: list[tuple[slice, slice]], xp: np.ndarray, out: np.ndarray,
+              arg: np.ndarray) -> None:
+    """The running maximum over taps 1… (``out`` holds tap 0) and the tap that holds it."""
+    better, hit = np.empty_like(out, bool), np.empty_like(arg)
+    # no copyto(..., where=better): a data-dependent mask makes it ~10× slower (branch
+    # misses); arithmetic does the same work without branches
+    for t, (rows, cols) in enumerate(slices[1:], 1):
+        tap = xp[:, :, rows, cols]
+        np.greater(tap, out, out=better)  # strict: a tie keeps the first maximum
+        np.maximum(out, tap, out=out)
+        # arg = t where better: every arg so far is < t, so max(arg, better·t) does it
+        np.maximum(arg, np.multiply(better, arg.dtype.type(t), out=hit), out=arg)
+
+
+def _max_grads(slices: list[tuple[slice, slice]], g: np.ndarray, arg: np.ndarray,
+               dx: np.ndarray) -> None:
+    """Non-overlapping windows: write each tap's share ``g · [arg == t]`` into its slice."""
+    for t, (rows, cols) in enumerate(slices):
+        # g·mask rather than where=/np.where (branchy, ~10× slower); unlike them it turns an
+        # inf in g into nan at the non-maxima, where training has diverged anyway
+        np.multiply(g, arg == t, out=dx[:, :, rows, cols])
 
 
 class _AvgPoolNd(_PoolNd):

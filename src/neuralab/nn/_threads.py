@@ -1,0 +1,160 @@
+"""A small thread pool for the CNN layers: independent blocks of work on the process's cores.
+
+Why: with 2 BLAS threads only OpenBLAS's products use the second core, while NumPy's copies
+and element-wise passes stay on one. A large layer call (:data:`PARALLEL_WORK`) instead
+runs whole blocks side by side on separate threads, each with a one-thread BLAS (NumPy and
+OpenBLAS release the GIL inside ``matmul``, ``copyto`` and ufuncs; every NumPy call takes it
+back, which is what makes short blocks lose). Smaller calls run in order and leave the BLAS
+as it is (changing its thread count costs more than they could gain: :func:`_single_blas`).
+
+Results never depend on the thread count: the layers cut their work into the same blocks
+whatever it is and compute each block exactly as with one thread; a thread only decides
+WHO computes a block (sums over blocks, such as a weight gradient, stay on one thread).
+
+How many threads: ``NEURALAB_THREADS`` if set (1 turns the pool off), else the thread count
+the BLAS has at the moment of the call (threadpoolctl's view: ``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS``, a ``threadpool_limits`` block), so a process held to one BLAS
+thread stays on one core. Without threadpoolctl (an optional package) the count is 1 unless
+``NEURALAB_THREADS`` says more, and the BLAS is then left as it is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+#: environment variable that overrides the thread count (an int >= 1)
+ENV = "NEURALAB_THREADS"
+#: below this many multiply-adds a layer call skips the thread bookkeeping (~2 µs)
+SMALL_WORK = 1 << 18
+#: from this many multiply-adds per block on, a layer call runs its blocks side by side. Each
+#: NumPy call takes the GIL back, and waking a waiting thread costs tens of µs on a VM, so
+#: short blocks lose: on the 2-core host LeNet's convolutions (≤ 6·10⁶ per block at batch
+#: 256) were 0-10 % slower on two threads, a Conv2d(32, 64, 3) at batch 64 on 32×32
+#: (3.8·10⁷ per block) 1.5× faster
+PARALLEL_WORK = 1 << 24
+
+_lock = threading.Lock()
+_blas: list[Any] | None = None  # threadpoolctl's controllers of the loaded BLAS libraries
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0  # a forked child gets a fresh pool (the parent's threads do not exist there)
+_pool_size = 0
+_single_depth = 0  # nested / concurrent parallel sections: the first sets BLAS to 1 thread,
+_saved: list[int] = []  # the last one puts the saved counts back
+
+
+def _blas_libs() -> list[Any]:
+    """threadpoolctl's per-library controllers of the BLAS (found once, ~1 ms)."""
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # no threadpoolctl: one thread unless NEURALAB_THREADS says more
+            _blas = []
+        else:
+            _blas = [lib for lib in ThreadpoolController().lib_controllers
+                     if lib.user_api == "blas"]
+    return _blas
+
+
+def threads() -> int:
+    """The number of threads the CNN layers may use now (see the module docstring)."""
+    env = os.environ.get(ENV)
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"{ENV}={env!r} is not allowed; it must be an int >= 1")
+        return n
+    libs = _blas_libs()
+    return max((lib.get_num_threads() or 1 for lib in libs), default=1)
+
+
+def slots(n_items: int, work: int) -> int:
+    """How to run ``n_items`` independent blocks of ``work`` multiply-adds in all (see
+    :func:`run`): 0 (in order, the BLAS as it is) when the work is small (under
+    :data:`SMALL_WORK`), the process has one thread, there is one block or the blocks are
+    short (under :data:`PARALLEL_WORK` each); else the number of threads to use."""
+    if work < SMALL_WORK or n_items < 2 or work < PARALLEL_WORK * n_items:
+        return 0
+    return min(n_items, threads())
+
+
+def split(n: int, work: int, minimum: int) -> list[slice]:
+    """``range(n)`` cut into one contiguous piece per thread, or one piece when ``work``
+    (elements, say) is under ``minimum``: for element-wise passes, whose results do not
+    depend on how they are cut."""
+    k = 1 if work < minimum else min(n, threads())
+    bounds = [n * i // k for i in range(k + 1)]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds)]
+
+
+def run(fn: Callable[[int, int], None], n_items: int, n_slots: int) -> None:
+    """Call ``fn(item, slot)`` for every item in ``range(n_items)``; ``n_slots`` comes from
+    :func:`slots`. 0 or 1: in order on the calling thread, the BLAS as it is; 2 or more: on
+    that many threads (the caller's included) with one BLAS thread each, ``slot``
+    (``0 … n_slots − 1``) telling ``fn`` which thread runs it (for its scratch buffers)."""
+    if n_slots <= 1:
+        for i in range(n_items):
+            fn(i, 0)
+        return
+    items = itertools.count()  # next() is atomic under the GIL: a shared queue of items
+
+    def work(slot: int) -> None:
+        for i in items:
+            if i >= n_items:
+                return
+            fn(i, slot)
+
+    pool = _get_pool(n_slots - 1)
+    _single_blas(True)
+    try:
+        futures = [pool.submit(work, slot) for slot in range(1, n_slots)]
+        try:
+            work(0)
+        finally:
+            for f in futures:  # wait for all, then raise the first error
+                f.exception()
+        for f in futures:
+            f.result()
+    finally:
+        _single_blas(False)
+
+
+def _get_pool(size: int) -> ThreadPoolExecutor:
+    global _pool, _pool_pid, _pool_size
+    with _lock:
+        if _pool is None or _pool_pid != os.getpid() or _pool_size < size:
+            if _pool is not None and _pool_pid == os.getpid():
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(size, thread_name_prefix="neuralab-nn")
+            _pool_pid, _pool_size = os.getpid(), size
+        return _pool
+
+
+def _single_blas(enter: bool) -> None:
+    """Enter / leave a parallel section: the BLAS runs 1 thread inside (else every thread's
+    product would queue for OpenBLAS's own thread pool); counts are restored on leaving.
+    Not free: after a change of its thread count OpenBLAS 0.3.31 re-creates its per-thread
+    buffers, and its next multi-threaded product took ~1-9 ms on the 2-core host, which is
+    why only a parallel section changes it."""
+    global _single_depth, _saved
+    with _lock:
+        libs = _blas_libs()
+        if enter:
+            _single_depth += 1
+            if _single_depth == 1:
+                _saved = [lib.get_num_threads() for lib in libs]
+                for lib in libs:
+                    lib.set_num_threads(1)
+        else:
+            _single_depth -= 1
+            if _single_depth == 0:
+                for lib, n in zip(libs, _saved, strict=True):
+                    lib.set_num_threads(n)
