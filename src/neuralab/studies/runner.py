@@ -83,13 +83,12 @@ class Chunk:
     members: list[Member]
     per_member: dict[str, list[Any]]  # per-member key -> one value per member
     vary: str
-    separate: bool = False  # members train one by one (their data differ, or no stacking)
+    separate: bool  # members train one by one (their data differ, or the model cannot stack)
 
     def task(self) -> dict[str, Any]:
         return {"config": self.config, "members": [(m.cell, m.seed_index, m.seed)
                                                    for m in self.members],
-                "per_member": self.per_member, "vary": self.vary,
-                "separate": self.separate or self.vary == "data"}
+                "per_member": self.per_member, "vary": self.vary, "separate": self.separate}
 
 
 def _set_key(data: dict[str, Any], key: str, value: Any) -> None:
@@ -207,11 +206,11 @@ class Study:
             members = [Member(c.index, i, s) for c in cells
                        for i, s in zip(self.spec.seed_indices(), self.spec.run_seeds(c),
                                        strict=True)]
-            config = self.cell_configs[cells[0].index].to_dict()
+            first = self.cell_configs[cells[0].index]
+            config = first.to_dict()
             config.pop("output", None)
             digest = hashlib.sha256(key.encode()).hexdigest()[:10]
             # Equal parts of at most CHUNK members: 200 seeds are 4 × 50, not 64 + 64 + 64 + 8.
-            first = self.cell_configs[cells[0].index]
             separate = self.spec.vary == "data" or not _stacks(first)
             limit = CHUNK_SEPARATE if separate else _chunk_limit(first)
             n_parts = -(-len(members) // limit)
@@ -338,7 +337,7 @@ def run_chunk(task: dict[str, Any]) -> dict[str, np.ndarray]:
     t0 = time.perf_counter()
     members = task["members"]
     config = task["config"]
-    if task.get("separate", task["vary"] == "data"):
+    if task["separate"]:
         parts = []
         for k, (_, _, seed) in enumerate(members):
             cfg = copy.deepcopy(config)
