@@ -36,6 +36,7 @@ from neuralab.experiments.config import (
     build_estimator,
     is_classifier,
 )
+from neuralab.models.multiclass import positive_labels
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -78,7 +79,7 @@ class Prepared:
         binary labels ``y == positive`` (one-vs-rest)."""
         def lab(pair: Pair) -> Pair:
             X, y = pair
-            return (X, y) if positive is None else (X, (y == positive).astype(np.int64))
+            return (X, y) if positive is None else (X, positive_labels(y, positive))
 
         s = self.sets
         return (lab(s["train"]), lab(s["val"]) if "val" in s else None,

@@ -29,10 +29,15 @@ from neuralab.models._validation import check_X, check_y
 from neuralab.train.metrics import accuracy
 
 
+def positive_labels(y: Any, c: Any) -> np.ndarray:
+    """The "class ``c`` vs the rest" labels of ``y``: 1 where ``y == c``, else 0 (int64)."""
+    return (np.asarray(y) == c).astype(np.int64)
+
+
 def _positive(pair: tuple[Any, Any], c: Any) -> tuple[Any, np.ndarray]:
-    """``(X, y)`` as the "class c vs the rest" set: ``(X, [y == c])``."""
+    """``(X, y)`` as the "class c vs the rest" set."""
     X, y = pair
-    return X, (np.asarray(y) == c).astype(np.int64)
+    return X, positive_labels(y, c)
 
 
 class OneVsRest(HTMLRepr, Params):
@@ -100,7 +105,7 @@ class OneVsRest(HTMLRepr, Params):
             val = None if validation is None else _positive(validation, c)
             kwargs = {} if not eval_sets else {
                 "eval_sets": {name: _positive(pair, c) for name, pair in eval_sets.items()}}
-            est.fit(X, (y == c).astype(np.int64), validation=val, **kwargs)
+            est.fit(X, positive_labels(y, c), validation=val, **kwargs)
             self.estimators_.append(est)
         return self
 
@@ -165,7 +170,7 @@ class OneVsRest(HTMLRepr, Params):
         self._check_fitted()
         X = check_X(X, dtype=np.float64, owner="OneVsRest", n_features=self.n_features_in_)
         y = check_y(y, len(X), owner="OneVsRest", classifier=True)
-        rates = [1.0 - np.asarray(accuracy((y == c).astype(np.int64), e.predict(X)))
+        rates = [1.0 - np.asarray(accuracy(positive_labels(y, c), e.predict(X)))
                  for c, e in zip(self.classes_, self.estimators_, strict=True)]
         return np.stack(rates, axis=-1)
 
@@ -206,4 +211,4 @@ class OneVsRest(HTMLRepr, Params):
         return ovr
 
 
-__all__ = ["OneVsRest"]
+__all__ = ["OneVsRest", "positive_labels"]
