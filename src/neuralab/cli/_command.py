@@ -20,7 +20,6 @@ from typer.core import TyperCommand, TyperGroup
 
 from neuralab.cli._app import _click_classes, fail
 
-# Each command's line in `neuralab --help` (listed without importing the command's module).
 # The backend options `neuralab study` and `neuralab reproduce` share (one home)
 Workers = Annotated[int | None, typer.Option(
     "--workers", metavar="N", help="Local worker processes (Dask on 127.0.0.1).",
@@ -29,6 +28,7 @@ Scheduler = Annotated[str | None, typer.Option(
     "--scheduler", metavar="URL", help="A running Dask scheduler, e.g. "
     "tcp://127.0.0.1:8786.", show_default=False)]
 
+# Each command's line in `neuralab --help` (listed without importing the command's module).
 SHORT_HELP = {
     "train": "Train a model: a config file, flags, or both.",
     "report": "An HTML report of a run, a comparison of runs, or a study.",
