@@ -168,6 +168,31 @@ def test_train_in_a_60_column_terminal_keeps_epoch_loss_acc_eta(tmp_path):
     assert "loss" in line and "acc" in line
 
 
+@pytest.mark.parametrize("columns", [80, 60])
+def test_study_table_fits_the_terminal_with_every_setting_whole(tmp_path, columns):
+    """The issue's grid on the command line: six cells that differ in two keys. Every
+    setting (``negative_slope=0.05``) is shown whole, one per line, and the table is no
+    wider than the terminal (the interval columns wrap instead)."""
+    root = Path(__file__).resolve().parents[2]
+    out = run_in_pty(["study", str(root / "examples/cs324/000-mlp-bgd.toml"),
+                      "--grid", "model.activation=relu,leaky_relu",
+                      "--grid", "model.negative_slope=0.01,0.05,0.1", "--seeds", "2",
+                      "--target", "train_acc=1.0", "--no-plots", "--out", "studies"],
+                     tmp_path, columns=columns)
+    lines = screen_lines(out)
+    table = [s for s in lines if s[:1] in "┏┃┡│└"]
+    # at 80 columns every line fits; at 60 the table does (a folder path may not)
+    assert max(cell_len(s) for s in (lines if columns == 80 else table)) <= columns, lines
+    rows = [s for s in table if s.startswith("│")]
+    assert len(table) > len(rows) > 6 and "…" not in "".join(rows)
+    if columns < 80:  # a narrow terminal folds long settings over two lines: all is there
+        return
+    for activation in ("relu", "leaky_relu"):
+        assert sum(f"activation={activation} " in s for s in rows) == 3, rows
+    for slope in ("0.01", "0.05", "0.1"):
+        assert sum(f"negative_slope={slope} " in s for s in rows) == 2, rows
+
+
 def test_data_list_fits_80_columns_with_every_name_whole(tmp_path):
     from neuralab.data import registry
 

@@ -129,16 +129,27 @@ def test_sigkilled_study_resumes_to_the_uninterrupted_results(tmp_path):
         assert runs_rows(folders[0]) == reference, f"kill {k}"
 
 
-def test_a_script_without_the_main_guard_is_told_what_to_do(tmp_path):
-    """Worker processes import the user's script: a study at its top level with workers=2
-    must end with a message naming the fix, not a pile of Dask tracebacks only."""
+def test_a_script_without_the_main_guard_runs_its_study_once(tmp_path):
+    """The issue's example pasted into a file, no ``if __name__ == "__main__":``: the
+    worker processes must not run the script again (multiprocessing's "spawn" would, and
+    each copy would start workers of its own). The script runs once and the study ends
+    with the results of the in-process run."""
     script = tmp_path / "study_script.py"
     script.write_text(
-        "from neuralab.studies.runner import Study\n"
+        "from pathlib import Path\n"
+        "from neuralab.studies import Study\n"
+        "with open('ran.txt', 'a') as f:\n"
+        "    f.write('ran\\n')\n"
         "base = {'data': {'name': 'moons', 'options': {'n': 100}},\n"
         "        'model': {'kind': 'mlp', 'hidden': [4]}, 'train': {'epochs': 2}}\n"
-        f"Study(base, seeds=4).run(workers=2, out={str(tmp_path / 'studies')!r})\n")
+        "res = Study(base, grid={'optim.lr': [0.1, 1.0]}, seeds=4).run(workers=2, "
+        "out='studies')\n"
+        "ref = Study(base, grid={'optim.lr': [0.1, 1.0]}, seeds=4).run(out='ref')\n"
+        "cols = ['cell', 'seed', 'final_train_loss', 'final_test_acc']\n"
+        "assert res.runs[cols].equals(ref.runs[cols]), (res.runs[cols], ref.runs[cols])\n"
+        "print('runs', len(res.runs))\n")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path, env=env())
-    assert done.returncode != 0
-    assert 'if __name__ == "__main__":' in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "runs 8" in done.stdout
+    assert (tmp_path / "ran.txt").read_text() == "ran\n"

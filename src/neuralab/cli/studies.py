@@ -123,9 +123,10 @@ def study_cmd(
                            plots=not no_plots)
     table = result.table()
     _print_table(result, table)
-    drawn = ", figures" if no_plots else ""
-    typer.echo(f"wrote {result.folder}  (report{drawn}: neuralab report {result.folder} "
-               f"-o {result.study.name}.html)")
+    # short lines, as `neuralab train` ends: each fits 80 columns unless the path is long
+    drawn = " (draws the figures too)" if no_plots else ""
+    typer.echo(f"report{drawn}:\n  neuralab report {result.folder} -o {result.study.name}.html")
+    typer.echo(f"wrote {result.folder}")
 
 
 def _print_table(result: Any, table: Any) -> None:
@@ -134,23 +135,45 @@ def _print_table(result: Any, table: Any) -> None:
     from rich.table import Table
 
     from neuralab.report.study import fmt_epochs, fmt_interval
+    from neuralab.viz.studies import format_value, short_keys, varying_keys
 
     keys = result.study.spec.keys()
+    # one line per setting that differs between cells, never cut: "negative_slope=0.05"
+    # must stay readable at 80 columns (the numbers wrap at their spaces instead)
+    shown = varying_keys(table, keys) if keys else []
+    names = short_keys(shown)
+    settings = ["\n".join(f"{names[k]}={format_value(row[k])}" for k in shown) or "base"
+                for _, row in table.iterrows()]
+    widest = max((len(line) for text in settings for line in text.splitlines()), default=4)
     main = next((m for m in ("final_test_acc", "final_val_acc", "final_train_acc",
                              "final_test_loss", "final_train_loss")
                  if f"{m}_mean" in table.columns), None)
-    out = Table(title=f"{result.study.name}: {len(table)} cells", title_justify="left")
-    out.add_column("setting")
-    out.add_column("n", justify="right")
+    console = Console(soft_wrap=False)
+    # rich shrinks the widest columns first and would cut the settings short: on a narrow
+    # terminal the intervals wrap at 14 characters ("100.0 % [83.9,"), or 10 below 76
+    # columns, and the settings get the rest of the width (folded, never cut)
+    n_numbers = (2 if result.study.spec.target else 0) + (1 if main else 0)
+    wrap = 14 if console.width >= 76 else 10
+    counts = {int(n) for n in table["n"]}
+    same_n = len(counts) == 1  # the usual case: the seed count goes into the title
+    n_width = 0 if same_n else len(str(max(counts))) + 3
+    rest = console.width - n_numbers * (wrap + 3) - n_width - 4
+    number = {"max_width": wrap, "overflow": "fold"} if console.width < 100 else {}
+    cells_s = "cell" if len(table) == 1 else "cells"
+    title = f"{result.study.name}: {len(table)} {cells_s}" + (
+        f" x {counts.pop()} seeds" if same_n else "")
+    out = Table(title=title, title_justify="left")
+    out.add_column("setting", min_width=max(8, min(widest, rest, 40)), overflow="fold")
+    if not same_n:
+        out.add_column("n", justify="right")
     targeted = bool(result.study.spec.target)
     if targeted:
-        out.add_column("reached target [95 % CI]")
-        out.add_column("median epochs [CI]")
+        out.add_column("reached target [95 % CI]", **number)
+        out.add_column("median epochs [CI]", **number)
     if main:
-        out.add_column(f"{main} mean [CI]")
-    for _, row in table.iterrows():
-        cells = [", ".join(f"{k.split('.')[-1]}={row[k]}" for k in keys) or "base",
-                 str(int(row["n"]))]
+        out.add_column(f"{main} mean [CI]", **number)
+    for setting, (_, row) in zip(settings, table.iterrows(), strict=True):
+        cells = [setting] if same_n else [setting, str(int(row["n"]))]
         if targeted:
             cells += [fmt_interval(row["success_rate"], row["success_rate_low"],
                                    row["success_rate_high"], percent=True),
@@ -160,4 +183,4 @@ def _print_table(result: Any, table: Any) -> None:
             cells.append(fmt_interval(row[f"{main}_mean"], row[f"{main}_mean_low"],
                                       row[f"{main}_mean_high"], percent=main.endswith("acc")))
         out.add_row(*cells)
-    Console(soft_wrap=False).print(out)
+    console.print(out)

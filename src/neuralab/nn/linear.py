@@ -9,6 +9,7 @@ import numpy as np
 from neuralab._checks import check_positive
 from neuralab.nn.init import init_linear
 from neuralab.nn.module import Module, as_dtype, check_float_dtype, describe
+from neuralab.nn.rows import add_to_rows
 from neuralab.rng import as_generator
 
 RngLike = np.random.Generator | Sequence[np.random.Generator] | int | None
@@ -78,8 +79,7 @@ class Linear(Module):
         self._x = x
         out = np.dot(x, W) if W.ndim == 2 else np.matmul(x, W)
         if self.use_bias:
-            b = self._params["bias"]
-            out += b if b.ndim == 1 else b[:, None, :]
+            add_to_rows(out, self._params["bias"])
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:

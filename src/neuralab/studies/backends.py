@@ -11,18 +11,22 @@ caller writes each one to disk at once, so a killed study loses no finished task
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import types
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 #: Environment of local worker processes: one BLAS thread each, so N workers use N cores
 #: (and NumPy's and SciPy's OpenBLAS pools never fight, docs/performance.md).
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 CONNECT_TIMEOUT_S = 10
-SPAWN_HINT = ("each worker process imports your script as it starts, so a script that runs a "
-              "study with workers must do so under `if __name__ == \"__main__\":` (or use "
-              "workers=1, or `neuralab study --workers N`)")
+SPAWN_HINT = ("a study with workers cannot start from inside a child process (a worker of "
+              "another pool, or a script re-run by multiprocessing's \"spawn\"); run it from "
+              "the main process, under `if __name__ == \"__main__\":` in a script, or use "
+              "workers=1")
 
 
 def check_backend(workers: int | None, scheduler: str | None) -> None:
@@ -74,13 +78,36 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[tuple[str, Any]],
         for name, task in tasks:
             on_result(name, fn(task))
         return
-    client, cluster = _connect(workers, scheduler)
+    with _script_hidden() if scheduler is None else contextlib.nullcontext():
+        client, cluster = _connect(workers, scheduler)
+        try:
+            _run_on(client, fn, tasks, on_result)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+@contextlib.contextmanager
+def _script_hidden() -> Iterator[None]:
+    """While local workers start (and restart), ``__main__`` is a bare module.
+
+    Dask starts worker processes with multiprocessing's "spawn" method, which runs the
+    parent's script again in each new process to rebuild ``__main__``: a study at the top
+    level of a script (the issue's five-line example, pasted into a file) would then start
+    workers of its own in every worker. The tasks never need the script: their function and
+    arguments live in neuralab (and cloudpickle sends anything from ``__main__`` by value),
+    so the workers are spawned from a ``__main__`` with no file to run.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__file__", None) is None:  # a REPL, Jupyter, python -c
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
     try:
-        _run_on(client, fn, tasks, on_result)
+        yield
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        sys.modules["__main__"] = main
 
 
 def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
@@ -99,8 +126,8 @@ def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
     import multiprocessing
 
     if multiprocessing.parent_process() is not None:
-        # A worker process re-runs the user's script as it starts (the "spawn" method): a
-        # study at the script's top level would start workers of its own, without end.
+        # a child of another pool (or a script re-run by "spawn" despite _script_hidden):
+        # its workers would start workers of their own, without end
         raise RuntimeError(SPAWN_HINT)
     # A child process inherits this environment: pin BLAS before the workers start.
     saved = {k: os.environ.get(k) for k in WORKER_ENV}
@@ -116,7 +143,7 @@ def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None,
                                    silence_logs=50)  # CRITICAL only: progress is ours
-    except RuntimeError as exc:  # "Nanny failed to start": almost always the missing guard
+    except RuntimeError as exc:  # "Nanny failed to start"
         raise RuntimeError(f"the {workers} local Dask workers did not start ({exc}); "
                            + SPAWN_HINT) from None
     finally:

@@ -608,7 +608,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
     if not quiet:
         chunk_s = "chunk" if len(chunks) == 1 else "chunks"
         print(f"study {study.name}: {n_cells} cells x {per_cell} seeds = {total} runs in "
-              f"{len(chunks)} {chunk_s} ({len(todo)} to run) -> {folder}", file=sys.stderr,
+              f"{len(chunks)} {chunk_s} ({len(todo)} to run)\n  -> {folder}", file=sys.stderr,
               flush=True)
 
     def on_result(name: str, result: dict[str, np.ndarray]) -> None:
