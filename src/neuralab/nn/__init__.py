@@ -41,14 +41,14 @@ from neuralab.nn.module import Module
 from neuralab.nn.penalties import L1, L2, Penalty
 from neuralab.nn.pooling import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from neuralab.nn.shape import Flatten
-from neuralab.nn.summary import SummaryRow, summary
+from neuralab.nn.summary import Summary, SummaryRow, summary
 
 __all__ = [
     "ACTIVATIONS", "CONV_INITS", "INITS", "L1", "L2", "LOSSES", "MSE", "AvgPool1d",
     "AvgPool2d", "BCEWithLogits", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Dropout",
     "Dropout2d", "Flatten", "Flooding", "Hinge", "Identity", "LeakyReLU", "Linear", "Loss",
     "MaxPool1d", "MaxPool2d", "Module", "Penalty", "PerceptronCriterion", "ReLU", "Sequential",
-    "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "SummaryRow", "Tanh", "TanhSquared",
+    "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Summary", "SummaryRow", "Tanh", "TanhSquared",
     "init_conv",
     "init_linear", "log_softmax", "sigmoid", "softmax", "summary",
 ]

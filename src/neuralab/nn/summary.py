@@ -24,6 +24,29 @@ class SummaryRow:
     n_params: int
 
 
+class Summary(list):
+    """The rows of :func:`summary` (a list of :class:`SummaryRow`). ``str()`` is the table;
+    the ``repr`` is one line, so a REPL or notebook that echoes the value after the printed
+    table adds ``Summary(12 layers, 61,706 parameters)``, not a second table or a wall of
+    rows."""
+
+    def __init__(self, rows: Sequence[SummaryRow], input_shape: Sequence[int]) -> None:
+        super().__init__(rows)
+        self.input_shape = tuple(input_shape)
+
+    @property
+    def n_params(self) -> int:
+        """Trained parameters of the whole network."""
+        return sum(r.n_params for r in self)
+
+    def __str__(self) -> str:
+        return format_summary(self, self.input_shape)
+
+    def __repr__(self) -> str:
+        layers = "layer" if len(self) == 1 else "layers"
+        return f"Summary({len(self)} {layers}, {self.n_params:,} parameters)"
+
+
 def _leaves(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
     """The layers a forward pass runs, in order (nested Sequentials opened)."""
     if isinstance(module, Sequential):
@@ -34,10 +57,11 @@ def _leaves(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
 
 
 def summary(net: Module, input_shape: Sequence[int] = (1, 28, 28), *,
-            file: TextIO | None = None, print_table: bool = True) -> list[SummaryRow]:
+            file: TextIO | None = None, print_table: bool = True) -> Summary:
     """Run one zero sample of ``input_shape`` (no batch axis: ``(C, H, W)``, ``(C, L)`` or
     ``(features,)``) through ``net`` in eval mode and list each layer's output shape and
-    parameter count; print them as a table (to ``file``, default stdout) and return the rows.
+    parameter count; print them as a table (to ``file``, default stdout) and return the rows
+    (a :class:`Summary`: a list whose ``str`` is the table).
 
     The layers' modes are restored afterwards; running statistics are not touched (eval
     mode), but the layers' caches hold this forward pass.
@@ -58,9 +82,10 @@ def summary(net: Module, input_shape: Sequence[int] = (1, 28, 28), *,
     finally:
         for m, mode in modes:
             m.training = mode
+    table = Summary(rows, shape)
     if print_table:
-        print(format_summary(rows, shape), file=file or sys.stdout)
-    return rows
+        print(table, file=file or sys.stdout)
+    return table
 
 
 def format_summary(rows: Sequence[SummaryRow], input_shape: Sequence[int]) -> str:
