@@ -237,6 +237,25 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, match)
     assert not (tmp_path / "studies").exists() or not any((tmp_path / "studies").iterdir())
 
 
+@pytest.mark.parametrize("data", [
+    'name = "octmnist"\npath = "octmnist.npz"',  # seed 002's studies before the download
+    'name = "csv"\npath = "missing.csv"',
+    'name = "mnist"\nroot = "no-such-folder"',
+])
+def test_a_missing_data_file_is_one_line_and_no_study_folder(tmp_path, data):
+    """As ``neuralab train``: the data is checked before the folder is made, so a study
+    that cannot start leaves nothing to clean up (it used to leave a "failed" folder)."""
+    (tmp_path / "s.toml").write_text(
+        f"[data]\n{data}\n\n[model]\nkind = \"mlp\"\nhidden = [4]\n\n"
+        "[train]\nepochs = 2\n\n[study]\nseeds = 2\n\n[study.grid]\n"
+        "\"optim.lr\" = [0.1, 1.0]\n")
+    done = cli("study", "s.toml", "--out", "studies", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not exist" in lines[0], done.stderr
+    assert not (tmp_path / "studies").exists()
+
+
 @pytest.mark.parametrize("kwargs", [
     {"grid": {"model.nope": [1, 2]}},
     {"grid": {"model.activation": []}},

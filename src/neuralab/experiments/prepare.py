@@ -102,8 +102,8 @@ def _how_to_get(name: str, flags: str = "") -> str:
     return "check the path"
 
 
-def _check_files(cfg: DataConfig) -> None:
-    """A missing data file or folder is named, with how to get it."""
+def check_data_files(cfg: DataConfig) -> None:
+    """A missing data file or folder is named, with how to get it (a ConfigError)."""
     from neuralab.data import registry
 
     info = registry.info(cfg.name)
@@ -128,7 +128,7 @@ def load_splits(cfg: DataConfig, *, offline: bool = False) -> dict[str, Any]:
     from neuralab.data import registry, split
     from neuralab.data.dataset import DatasetSplits
 
-    _check_files(cfg)
+    check_data_files(cfg)
     info = registry.info(cfg.name)
     options = dict(cfg.options)
     for key in ("path", "root"):
@@ -437,5 +437,6 @@ def class_errors(est: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["Experiment", "Prepared", "apply_preprocess", "as_images", "available_memory",
-           "check_data_memory", "check_model_memory", "check_task", "class_errors",
-           "format_bytes", "load_splits", "network_sizes", "prepare", "prepare_experiment"]
+           "check_data_files", "check_data_memory", "check_model_memory", "check_task",
+           "class_errors", "format_bytes", "load_splits", "network_sizes", "prepare",
+           "prepare_experiment"]

@@ -249,6 +249,16 @@ class Study:
         data["study"] = study
         return dump_toml(data)
 
+    def check_data(self) -> None:
+        """Raise ConfigError when a cell's data file or folder is missing, or its data would
+        not fit in memory: checked before a study folder is made, as ``neuralab train``
+        does, so a study that cannot start leaves nothing behind."""
+        from neuralab.experiments.prepare import check_data_files, check_data_memory
+
+        for data in _data_configs(self):
+            check_data_files(data)
+            check_data_memory(data)
+
     def run(self, *, workers: int | None = None, scheduler: str | None = None,
             out: str | os.PathLike = "studies", quiet: bool = True,
             progress: Callable[[Progress], None] | None = None,
@@ -262,10 +272,19 @@ class Study:
             check_reachable(scheduler)
         from neuralab._lock import lock_folder
 
+        self.check_data()
         folder = _new_study_folder(out, self)
         with lock_folder(folder, what="study folder"):  # one process at a time
             return _execute(self, folder, workers=workers, scheduler=scheduler, quiet=quiet,
                             progress=progress, plots=plots)
+
+
+def _data_configs(study: Study) -> list[Any]:
+    """The distinct data configs of a study's cells (most studies have one)."""
+    seen: dict[str, Any] = {}
+    for cfg in study.cell_configs:
+        seen.setdefault(cfg.data.model_dump_json(), cfg.data)
+    return list(seen.values())
 
 
 def _new_study_folder(out: str | os.PathLike, study: Study) -> Path:
