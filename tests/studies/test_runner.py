@@ -262,10 +262,25 @@ def test_a_missing_data_file_is_one_line_and_no_study_folder(tmp_path, data):
     {"grid": {"optim.lr": ["fast"]}},
     {"seeds": 0},
     {"seeds": []},
+    {"seeds": 2.5},  # these four were TypeErrors from list(...)
+    {"seeds": "10"},
+    {"grid": {"optim.lr": 0.1}},
+    {"grid": {"model.activation": "relu"}},  # a string is a value, not a list of letters
+    {"grid": [("optim.lr", [0.1, 1.0])]},
 ])
 def test_bad_input_in_python_is_a_value_error(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="study"):
         Study(BASE, **{"seeds": 2, **kwargs})
+
+
+def test_tuples_ranges_arrays_and_one_zip_dict_are_taken_as_lists():
+    """What a Python user passes for a list of values works like the TOML's list."""
+    as_lists = Study(BASE, grid={"optim.lr": [0.1, 1.0]}, seeds=[0, 1, 2],
+                     zip=[{"model.hidden": [[4], [8]], "train.epochs": [2, 3]}])
+    other = Study(BASE, grid={"optim.lr": np.array([0.1, 1.0])}, seeds=range(3),
+                  zip={"model.hidden": ([4], [8]), "train.epochs": (2, 3)})
+    assert other.spec == as_lists.spec and len(other.cells) == 4
+    assert Study(BASE, seeds=np.int64(3)).n_runs() == 3
 
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "cs324").glob(

@@ -109,6 +109,27 @@ def _get_key(data: dict[str, Any], key: str) -> Any:
     return node
 
 
+def _as_list(value: Any) -> Any:
+    """A tuple, range or array as a list (what the study's TOML gives); anything else as it
+    is, for the spec's validation to name (a lone string is a value, not a list of letters)."""
+    if isinstance(value, (tuple, range, np.ndarray)):
+        return list(value.tolist() if isinstance(value, np.ndarray) else value)
+    if isinstance(value, np.integer):  # seeds=np.int64(3)
+        return int(value)
+    return value
+
+
+def _zip_groups(groups: Any) -> Any:
+    """Zip groups as a list of ``{key: values}``; one dict is one group."""
+    groups = [groups] if isinstance(groups, dict) else _as_list(groups)
+    return [_lists(g) for g in groups] if isinstance(groups, list) else groups
+
+
+def _lists(axes: Any) -> Any:
+    """``{key: values}`` with each ``values`` through :func:`_as_list`."""
+    return {k: _as_list(v) for k, v in axes.items()} if isinstance(axes, dict) else axes
+
+
 class Study:
     """A base config, a grid of config keys and seeds (see :class:`StudySpec`).
 
@@ -121,7 +142,8 @@ class Study:
     def __init__(self, base: ExperimentConfig | dict[str, Any] | str | os.PathLike,
                  grid: dict[str, Sequence[Any]] | None = None, seeds: int | Sequence[int] = 30,
                  *, target: dict[str, float] | None = None,
-                 zip: Sequence[dict[str, Sequence[Any]]] = (), vary: str = "init",
+                 zip: Sequence[dict[str, Sequence[Any]]] | dict[str, Sequence[Any]] = (),
+                 vary: str = "init",
                  seed: int = 0, name: str | None = None) -> None:
         if isinstance(base, (str, os.PathLike)):
             base = read_toml(base)
@@ -131,9 +153,9 @@ class Study:
         if not isinstance(base, dict):
             raise ValueError(f"base={type(base).__name__} is not allowed; give an "
                              "ExperimentConfig, a dict of config sections or a TOML path")
-        self.spec = _spec({"grid": {k: list(v) for k, v in (grid or {}).items()},
-                           "zip": [{k: list(v) for k, v in g.items()} for g in zip],
-                           "seeds": list(seeds) if not isinstance(seeds, int) else seeds,
+        self.spec = _spec({"grid": _lists(grid or {}),
+                           "zip": _zip_groups(zip),
+                           "seeds": _as_list(seeds),
                            "target": dict(target or {}), "vary": vary, "seed": seed,
                            "name": name})
         self.base = parse_config(copy.deepcopy(base))  # the base alone must be valid

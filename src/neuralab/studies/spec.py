@@ -109,8 +109,8 @@ class StudySpec(BaseModel):
     @classmethod
     def _seed_count(cls, seeds: Any) -> Any:
         """A count out of range gets one message (not one per branch of int | list)."""
-        if isinstance(seeds, int) and not isinstance(seeds, bool) \
-                and not 1 <= seeds <= MAX_SEEDS:
+        count = isinstance(seeds, int) and not isinstance(seeds, bool)
+        if (count and not 1 <= seeds <= MAX_SEEDS) or not (count or isinstance(seeds, list)):
             raise ValueError(f"give a count from 1 to {MAX_SEEDS} or a list of seed indices")
         return seeds
 
