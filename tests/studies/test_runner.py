@@ -313,6 +313,30 @@ def test_cells_with_different_epoch_budgets_share_the_curves_file(tmp_path):
     assert list(result.runs["epochs"]) == [3, 3, 7, 7]
 
 
+def test_a_zipped_pair_is_compared_along_its_first_key(tmp_path):
+    """Seed 000's momentum table: batch size 1 (lr 0.01) against 64 (lr 0.4) at each
+    momentum. The zipped lr moves with the batch size, so it is not held fixed: the
+    comparison has one row per momentum, in compare-train.batch_size.csv and the report
+    (which says what moves with what)."""
+    result = Study(BASE, grid={"optim.momentum": [0.0, 0.9]},
+                   zip=[{"train.batch_size": [16, 64], "optim.lr": [0.1, 0.5]}],
+                   seeds=3).run(out=tmp_path, plots=False)
+    table = result.compare("train.batch_size")
+    assert len(table) == 2 and set(table["optim.momentum"]) == {0.0, 0.9}
+    assert list(table["a"]) == [16, 16] and list(table["b"]) == [64, 64]
+    assert (table["n_a"] == 3).all() and "optim.lr" not in table.columns
+    stored = (result.folder / "compare-train.batch_size.csv").read_text()
+    assert stored.splitlines()[0].startswith("optim.momentum,a,b")
+    assert not (result.folder / "compare-optim.lr.csv").exists()  # the same comparison
+    assert len(result.compare("optim.momentum")) == 2  # within each (batch size, lr) pair
+    done = cli("report", str(result.folder), "-o", "r.md", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "r.md").read_text()
+    assert "### train.batch_size" in page and "### optim.lr" not in page
+    assert "train.batch_size is zipped with optim.lr: 16 with optim.lr=0.1; 64 with " \
+           "optim.lr=0.5." in page
+
+
 def test_one_vs_rest_studies_record_each_classifiers_own_error(tmp_path):
     """Seed 003's per-digit error rates: every one-vs-rest classifier's error on its own
     "k vs rest" task, per run, equal to the single model's ``binary_error_rates``."""

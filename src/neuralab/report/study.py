@@ -29,6 +29,7 @@ import numpy as np
 
 from neuralab._atomic import atomic_file, output_file
 from neuralab.report.build import CSS, _img, _md_cell
+from neuralab.studies.spec import compare_grid, zip_partners
 from neuralab.viz._figure import color
 from neuralab.viz.studies import (
     MAX_IMAGE_BYTES,
@@ -156,7 +157,12 @@ def _statistics_tables(study: StudyFolder, metrics: list[str],
     from neuralab.studies import stats
 
     runs, by = study.runs, study.by
-    keys = [k for k in study.grid if _comparable(runs, k, study.grid)]
+    zips = study.spec.get("zip")
+    compare_by = {k: compare_grid(k, study.grid, zips) for k in study.grid}
+    # a zip group is compared once, along its first key (its partners move with it)
+    keys = [k for i, k in enumerate(study.grid)
+            if not zip_partners(k, zips) & set(study.grid[:i])
+            and _comparable(runs, k, compare_by[k])]
     needed = [f"{m}_{s}{x}" for m in metrics for s in statistics for x in ("", "_low", "_high")]
     if study.has_target:
         needed += ["success_rate", "success_rate_low", "success_rate_high", "n_converged",
@@ -179,14 +185,15 @@ def _statistics_tables(study: StudyFolder, metrics: list[str],
         if table is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                table = stats.compare(runs, key, grid=by, metrics=metrics)
+                table = stats.compare(runs, key, grid=compare_by[key], metrics=metrics)
         compares[key] = table
     return cells, compares, source
 
 
 def _comparable(runs: Any, key: str, grid: Sequence[str]) -> bool:
-    """Whether ``key`` takes two values with the other grid keys held fixed (a key zipped
-    with another never does: both change together)."""
+    """Whether ``key`` takes two values with the other columns of ``grid`` held fixed (a
+    key zipped with another never does unless ``grid`` leaves the partner out:
+    :func:`~neuralab.studies.spec.compare_grid`)."""
     others = [k for k in grid if k != key]
     codes = cell_codes(runs, others) if others else [()] * len(runs)
     seen: dict[tuple[str, ...], str] = {}
@@ -321,7 +328,15 @@ def compare_table_rows(study: StudyFolder, key: str, table: Any,
                 lines.append(f"p = {fmt_p(row[f'{m}_p_adj'])}")
             out.append(lines)
         rows.append(out)
-    return Table(header, rows, kinds)
+    notes = []
+    partners = [k for k in by if k in zip_partners(key, study.spec.get("zip"))]
+    if partners:  # what moves with each value of a zipped key
+        pairs = dict.fromkeys(  # column by column: a row of mixed columns turns 1 into 1.0
+            f"{format_value(v)} with " + ", ".join(
+                f"{p}={format_value(w)}" for p, w in zip(partners, ws, strict=True))
+            for v, *ws in zip(runs[key], *(runs[p] for p in partners), strict=True))
+        notes.append(f"{key} is zipped with {', '.join(partners)}: {'; '.join(pairs)}.")
+    return Table(header, rows, kinds, notes=notes)
 
 
 # ----------------------------------------------------------------------------- the report

@@ -140,24 +140,39 @@ class Study:
     """
 
     def __init__(self, base: ExperimentConfig | dict[str, Any] | str | os.PathLike,
-                 grid: dict[str, Sequence[Any]] | None = None, seeds: int | Sequence[int] = 30,
-                 *, target: dict[str, float] | None = None,
-                 zip: Sequence[dict[str, Sequence[Any]]] | dict[str, Sequence[Any]] = (),
-                 vary: str = "init",
-                 seed: int = 0, name: str | None = None) -> None:
+                 grid: dict[str, Sequence[Any]] | None = None,
+                 seeds: int | Sequence[int] | None = None, *,
+                 target: dict[str, float] | None = None,
+                 zip: Sequence[dict[str, Sequence[Any]]] | dict[str, Sequence[Any]] | None = None,
+                 vary: str | None = None, seed: int | None = None,
+                 name: str | None = None) -> None:
+        """``base``: an ExperimentConfig, a dict of config sections or a TOML path. A study
+        file's ``[study]`` table gives what is not passed here (a grid passed here adds to
+        or replaces the file's keys); otherwise 30 seeds, vary "init", study seed 0."""
+        given: dict[str, Any] = {}
         if isinstance(base, (str, os.PathLike)):
-            base = read_toml(base)
-            base.pop("study", None)
+            path, base = base, read_toml(base)
+            table = base.pop("study", None)
+            if table is not None and not isinstance(table, dict):
+                raise ConfigError("study must be a table ([study] followed by key = value "
+                                  "lines)")
+            given = dict(table or {})
+            if given.get("name") is None and _name_from(path):
+                given["name"] = _name_from(path)
         if isinstance(base, ExperimentConfig):
             base = base.to_dict()
         if not isinstance(base, dict):
             raise ValueError(f"base={type(base).__name__} is not allowed; give an "
                              "ExperimentConfig, a dict of config sections or a TOML path")
-        self.spec = _spec({"grid": _lists(grid or {}),
-                           "zip": _zip_groups(zip),
-                           "seeds": _as_list(seeds),
-                           "target": dict(target or {}), "vary": vary, "seed": seed,
-                           "name": name})
+        if grid is not None:
+            grid = _lists(grid)
+            given["grid"] = {**given.get("grid", {}), **grid} if isinstance(grid, dict) else grid
+        for key, value in (("seeds", _as_list(seeds)), ("target", target),
+                           ("zip", None if zip is None else _zip_groups(zip)),
+                           ("vary", vary), ("seed", seed), ("name", name)):
+            if value is not None:
+                given[key] = value
+        self.spec = _spec(given)
         self.base = parse_config(copy.deepcopy(base))  # the base alone must be valid
         self.base_dict = self.base.to_dict()
         self.name = self.spec.name or default_name(self.base)
@@ -167,27 +182,13 @@ class Study:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, **overrides: Any) -> Study:
-        """A study file: config sections plus a ``[study]`` table (``overrides`` win)."""
-        data = read_toml(path)
-        table = data.pop("study", None)
-        if table is None and not overrides.get("grid") and "seeds" not in overrides:
+        """A study file: config sections plus a ``[study]`` table (``overrides`` win; a
+        ``grid`` adds to the file's keys). A plain config file needs a grid or seeds."""
+        if not overrides.get("grid") and overrides.get("seeds") is None \
+                and "study" not in read_toml(path):
             raise ConfigError(f"{path} has no [study] table; add one (grid, seeds, target) or "
                               "give --grid / --seeds")
-        if table is not None and not isinstance(table, dict):
-            raise ConfigError("study must be a table ([study] followed by key = value lines)")
-        given = dict(table or {})
-        for key, value in overrides.items():
-            if value is None:
-                continue
-            if key == "grid":
-                given["grid"] = {**given.get("grid", {}), **value}
-            else:
-                given[key] = value
-        spec = _spec(given)
-        if spec.name is None and Path(path).stem.replace(".study", ""):
-            spec = spec.model_copy(update={"name": _name_from(path)})
-        return cls(data, grid=spec.grid, seeds=spec.seeds, target=spec.target, zip=spec.zip,
-                   vary=spec.vary, seed=spec.seed, name=spec.name)
+        return cls(path, **overrides)
 
     # -- cells ------------------------------------------------------------------------------
     def _cell_config(self, cell: Cell) -> ExperimentConfig:
@@ -617,7 +618,7 @@ class StudyResult:
             raise ValueError(f"{key!r} is not a grid key of this study"
                              f"{suggest(key, self.study.spec.keys())}; its keys are "
                              f"{', '.join(self.study.spec.keys()) or '(none)'}")
-        return stats.compare(self.runs, key, grid=self.study.spec.keys(),
+        return stats.compare(self.runs, key, grid=self.study.spec.compare_grid(key),
                              metrics=self.metrics(), **kwargs)
 
     def metrics(self) -> list[str]:
@@ -827,11 +828,9 @@ def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
     result = StudyResult(folder, study, runs, curve_arrays)
     cells = result.table()
     atomic_write_text(folder / "cells.csv", cells.to_csv(index=False))
-    zipped = {k for g in study.spec.zip for k in g} if len(study.spec.zip) else set()
-    for key in study.spec.grid:
-        if len(study.spec.grid[key]) > 1 and key not in zipped:
-            atomic_write_text(folder / f"compare-{key}.csv", result.compare(key).to_csv(
-                index=False))
+    for key in study.spec.compared_keys():
+        atomic_write_text(folder / f"compare-{key}.csv", result.compare(key).to_csv(
+            index=False))
     atomic_write_json(folder / "summary.json",
                       _summary(study, "finished", len(runs), workers, scheduler, seconds))
     if plots:

@@ -156,6 +156,18 @@ class StudySpec(BaseModel):
         """Every varied config key, grid first, in the order given."""
         return [*self.grid, *(k for g in self.zip for k in g)]
 
+    def compared_keys(self) -> list[str]:
+        """The keys :meth:`compare_grid` can compare: each grid key with two or more values,
+        and the first key of each zip group with two or more positions (its partners
+        change with it: batch size 1 with lr 0.01 against 64 with lr 0.4)."""
+        keys = [k for k, v in self.grid.items() if len(v) > 1]
+        return keys + [next(iter(g)) for g in self.zip if len(next(iter(g.values()))) > 1]
+
+    def compare_grid(self, key: str) -> list[str]:
+        """The grid columns of a comparison along ``key``: every key but its zip partners,
+        which change with it (see :func:`zip_partners`)."""
+        return compare_grid(key, self.keys(), self.zip)
+
     def cells_values(self) -> list[dict[str, Any]]:
         axes: list[list[dict[str, Any]]] = [
             [{key: v} for v in values] for key, values in self.grid.items()]
@@ -206,4 +218,23 @@ def run_seed(study_seed: int, cell: Cell, index: int) -> int:
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 
-__all__ = ["MAX_CELLS", "MAX_SEEDS", "TARGET_METRICS", "Cell", "StudySpec", "run_seed"]
+
+
+def zip_partners(key: str, zip_groups: Any) -> set[str]:
+    """The keys zipped with ``key`` (its own zip group, less itself); none for a grid key.
+    ``zip_groups``: the ``zip`` list of a ``[study]`` table (malformed entries ignored)."""
+    for group in zip_groups if isinstance(zip_groups, list) else []:
+        if isinstance(group, dict) and key in group:
+            return set(group) - {key}
+    return set()
+
+
+def compare_grid(key: str, keys: Any, zip_groups: Any) -> list[str]:
+    """``keys`` without the zip partners of ``key``: comparing ``key`` holds the others
+    fixed, and its partners move with it."""
+    partners = zip_partners(key, zip_groups)
+    return [k for k in keys if k not in partners]
+
+
+__all__ = ["MAX_CELLS", "MAX_SEEDS", "TARGET_METRICS", "Cell", "StudySpec", "compare_grid",
+           "run_seed", "zip_partners"]
