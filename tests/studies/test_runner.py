@@ -273,6 +273,19 @@ def test_bad_input_in_python_is_a_value_error(kwargs):
         Study(BASE, **{"seeds": 2, **kwargs})
 
 
+def test_a_study_file_given_to_study_keeps_its_study_table():
+    """``Study("x.study.toml")`` is the file's study, as ``Study.from_file``; arguments
+    given win, a grid adds to the file's keys (the [study] table used to be dropped: one
+    cell, 30 seeds)."""
+    path = Path(__file__).resolve().parents[2] / "examples/cs324/000-momentum.study.toml"
+    study = Study(path)
+    assert study.spec == Study.from_file(path).spec and study.name == "momentum"
+    assert len(study.cells) == 8 and study.spec.target == {"train_acc": 1.0}
+    fewer = Study(path, seeds=4, grid={"model.activation": ["relu", "tanh"]})
+    assert fewer.n_runs() == 16 * 4 and fewer.spec.zip == study.spec.zip
+    assert Study(str(path), name="mine").name == "mine"
+
+
 def test_tuples_ranges_arrays_and_one_zip_dict_are_taken_as_lists():
     """What a Python user passes for a list of values works like the TOML's list."""
     as_lists = Study(BASE, grid={"optim.lr": [0.1, 1.0]}, seeds=[0, 1, 2],
