@@ -3,12 +3,17 @@ on every backend, bad input refused before anything is written."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from study_helpers import cli, runs_rows, study_toml
+from study_helpers import cli, env, runs_rows, study_toml
 
 from neuralab.studies.runner import Study, fit_members
 from neuralab.studies.spec import Cell, StudySpec, run_seed
@@ -415,3 +420,34 @@ def test_every_model_kind_runs_as_a_study(kind, tmp_path):
     else:
         assert runs["final_test_acc"].iloc[1] == pytest.approx(est.score(*sets["test"]),
                                                                abs=1e-12)
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_many_runs_are_saved_and_how_to_continue(tmp_path):
+    """Ctrl-C (SIGINT) mid-study: one line naming the saved runs and the --resume command,
+    exit 130, the folder marked "interrupted"; that command then finishes the study with
+    the results of an uninterrupted one. (typer ended such a study silently.)"""
+    (tmp_path / "s.toml").write_text(study_toml(epochs=300, seeds=40, target=1.0))
+    proc = subprocess.Popen([sys.executable, "-m", "neuralab", "study", "s.toml", "--out",
+                             "studies", "--no-plots"], cwd=tmp_path, env=env(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob("studies/*/chunks/*.npz")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the study finished before the signal arrived")
+    (folder,) = (tmp_path / "studies").iterdir()
+    last = err.strip().splitlines()[-1]
+    assert proc.returncode == 130, err
+    assert last.startswith("neuralab: interrupted; ") and " of 160 runs are saved" in last
+    assert last.endswith(f"continue with: neuralab study --resume studies/{folder.name}")
+    assert json.loads((folder / "summary.json").read_text())["status"] == "interrupted"
+    done = cli("study", "--resume", f"studies/{folder.name}", "-q", "--no-plots",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    whole = cli("study", "s.toml", "--out", "whole", "-q", "--no-plots", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    assert runs_rows(folder) == runs_rows(next((tmp_path / "whole").iterdir()))

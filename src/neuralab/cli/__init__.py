@@ -59,6 +59,13 @@ class LazyGroup(Group):
                  f"{', '.join(COMMANDS)}")
         return super().resolve_command(ctx, args)
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # typer would end with a silent exit code 130
+            print(f"neuralab: {exc or 'interrupted'}", file=sys.stderr)
+            raise typer.Exit(130) from None
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, SHORT_HELP[name]) for name in COMMANDS])

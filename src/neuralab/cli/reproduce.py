@@ -91,6 +91,9 @@ def reproduce_cmd(
             result = runner.run_entry(entry, out=out, quick=quick, data_dir=data,
                                       workers=workers, scheduler=scheduler, quiet=quiet,
                                       plots=not (no_plots or quick))
+        except KeyboardInterrupt:  # the same command resumes the entry's study
+            raise KeyboardInterrupt(f"interrupted in {entry.id}; its finished runs are "
+                                    "saved, and the same command continues") from None
         except ValueError as exc:  # a data file missing or malformed: the others still run
             if not all_:
                 raise

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_RUNNER = ("Study", "StudyResult", "resume_study")
+_RUNNER = ("Study", "StudyInterrupted", "StudyResult", "resume_study")
 
 
 def __getattr__(name: str) -> Any:

@@ -680,15 +680,28 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         # Ctrl-C or a stop: "interrupted"; an error in a chunk or a worker: "failed", with
         # the error's first line. Finished chunks stay; --resume runs the rest.
         stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))
-        summary = _summary(study, "interrupted" if stopped else "failed",
-                           sum(runs_of.values()), workers, scheduler, time.perf_counter() - t0)
+        saved = sum(runs_of.values())
+        summary = _summary(study, "interrupted" if stopped else "failed", saved, workers,
+                           scheduler, time.perf_counter() - t0)
         if not stopped:
             first = (str(exc).splitlines() or [""])[0]
             summary["error"] = f"{type(exc).__name__}: {first}"
         atomic_write_json(folder / "summary.json", summary)
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, StudyInterrupted):
+            raise StudyInterrupted(folder, saved, total) from None
         raise
     return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
                   seconds=time.perf_counter() - t0, plots=plots)
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a study: its finished chunks are saved in ``folder``, and
+    ``neuralab study --resume folder`` (:func:`resume_study`) runs the rest."""
+
+    def __init__(self, folder: Path, runs_done: int, runs_total: int) -> None:
+        self.folder, self.runs_done, self.runs_total = folder, runs_done, runs_total
+        super().__init__(f"interrupted; {runs_done} of {runs_total} runs are saved; continue "
+                         f"with: neuralab study --resume {folder}")
 
 
 @dataclass(frozen=True)
@@ -875,5 +888,5 @@ def resume_study(folder: str | os.PathLike, *, workers: int | None = None,
                         progress=progress, plots=plots)
 
 
-__all__ = ["CHUNK", "PER_MEMBER_KEYS", "Progress", "Study", "StudyResult", "finish", "resume_study",
-           "run_chunk"]
+__all__ = ["CHUNK", "PER_MEMBER_KEYS", "Progress", "Study", "StudyInterrupted", "StudyResult",
+           "finish", "resume_study", "run_chunk"]
