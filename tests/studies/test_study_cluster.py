@@ -153,3 +153,37 @@ def test_a_script_without_the_main_guard_runs_its_study_once(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "runs 8" in done.stdout
     assert (tmp_path / "ran.txt").read_text() == "ran\n"
+
+
+def test_ctrl_c_in_a_terminal_stops_the_workers_without_a_traceback(tmp_path):
+    """A terminal's Ctrl-C reaches every process of the foreground group, the Dask worker
+    processes too (each printed a screenful of traceback): the user sees the one line, and
+    no worker process outlives the study."""
+    import os
+
+    (tmp_path / "s.toml").write_text(cluster_study(epochs=300, seeds=40))
+
+    def own_group() -> None:  # like a shell's foreground job: its own process group
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = subprocess.Popen([sys.executable, "-m", "neuralab", "study", "s.toml", "--out",
+                             "studies", "--workers", "2", "--no-plots"], cwd=tmp_path,
+                            env=env(), text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=own_group)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob("studies/*/chunks/*.npz")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the study finished before the signal arrived")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines()[-1].startswith("neuralab: interrupted; ")
+    deadline, left = time.monotonic() + 30, "?"
+    while left and time.monotonic() < deadline:  # workers and helpers wind down
+        left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True,
+                              text=True).stdout.strip()
+        time.sleep(0.2)
+    assert not left, f"processes left in the group: {left}"

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 import types
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -139,7 +141,7 @@ def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
         # fault in again every multi-megabyte ensemble array: a chunk ran 2.8x slower
         # (benchmarks/README.md). The library default suits our few large arrays.
         with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
-                              None}):
+                              None}), _sigint_ignored_by_children():
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None,
                                    silence_logs=50)  # CRITICAL only: progress is ours
@@ -153,6 +155,26 @@ def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
             else:
                 os.environ[k] = v
     return Client(cluster), cluster
+
+
+@contextlib.contextmanager
+def _sigint_ignored_by_children() -> Iterator[None]:
+    """Start worker processes with Ctrl-C ignored.
+
+    A terminal sends Ctrl-C's SIGINT to every process of the foreground group, the workers
+    too: each printed a screenful of traceback before this process could say its one line.
+    An ignored signal stays ignored in a spawned child (Python then installs no
+    KeyboardInterrupt handler), and this process stops the workers itself. While they start
+    (about a second) Ctrl-C is ignored here too; the previous handler is back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_on(client: Any, fn: Callable[[Any], Any], tasks: list[tuple[str, Any]],
