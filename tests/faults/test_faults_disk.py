@@ -4,6 +4,7 @@ ENOSPC would): one line, exit code 1, the run marked failed, no orphan folder, a
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -55,3 +56,47 @@ def test_disk_full_writing_a_report_or_predictions(tmp_path):
     assert "p.csv: File too large" in one_line(predict, 1)
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "p.csv").exists()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+STUDY = """
+[data]
+name = "moons"
+options = {n = 200, noise = 0.2}
+[model]
+kind = "mlp"
+hidden = [8]
+[train]
+epochs = 20
+[study]
+seeds = 6
+target = {train_acc = 0.95}
+[study.grid]
+"optim.lr" = [0.3, 1.0]
+"""
+
+
+def test_disk_full_during_a_study_then_resume(tmp_path):
+    """The first chunk file does not fit: one line with the --resume command, exit 1, the
+    folder marked failed; with the space back, --resume finishes it with the results of a
+    study that never failed."""
+    (tmp_path / "s.toml").write_text(STUDY)
+    proc = cli("study", "s.toml", "--out", "studies", "-q", "--no-plots", cwd=tmp_path,
+               fsize=3_000)
+    line = one_line(proc, 1)
+    folder = only_run(tmp_path / "studies")
+    assert "File too large" in line and "chunks/" in line and " of 12 runs saved" in line
+    assert line.endswith(f"then: neuralab study --resume studies/{folder.name}")
+    assert json.loads((folder / "summary.json").read_text())["status"] == "failed"
+    assert not list(folder.rglob("*.tmp")), "a temporary file was left behind"
+    resumed = cli("study", "--resume", f"studies/{folder.name}", "-q", "--no-plots",
+                  cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = cli("study", "s.toml", "--out", "whole", "-q", "--no-plots", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    assert study_rows(folder) == study_rows(only_run(tmp_path / "whole"))
+
+
+def study_rows(folder) -> list[dict[str, str]]:
+    """runs.csv without its wall-clock column."""
+    with open(folder / "runs.csv", newline="") as f:
+        return [{k: v for k, v in row.items() if k != "wall_s"} for row in csv.DictReader(f)]

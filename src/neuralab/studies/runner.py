@@ -676,9 +676,14 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
     try:
         run_tasks(run_chunk, [(c.name, c.task()) for c in todo], on_result, workers=workers,
                   scheduler=scheduler)
+        return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
+                      seconds=time.perf_counter() - t0, plots=plots)
     except BaseException as exc:
-        # Ctrl-C or a stop: "interrupted"; an error in a chunk or a worker: "failed", with
-        # the error's first line. Finished chunks stay; --resume runs the rest.
+        # Ctrl-C or a stop: "interrupted"; an error in a chunk, a worker or the tables:
+        # "failed", with the error's first line. Finished chunks stay; --resume runs the
+        # rest (and the tables and figures).
+        from neuralab.experiments.run import ENVIRONMENT_ERRNOS, RunFailed
+
         stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))
         saved = sum(runs_of.values())
         summary = _summary(study, "interrupted" if stopped else "failed", saved, workers,
@@ -686,12 +691,18 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         if not stopped:
             first = (str(exc).splitlines() or [""])[0]
             summary["error"] = f"{type(exc).__name__}: {first}"
-        atomic_write_json(folder / "summary.json", summary)
+        try:
+            atomic_write_json(folder / "summary.json", summary)
+        except OSError:  # the disk is full: the manifest still says what is done
+            pass
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, StudyInterrupted):
             raise StudyInterrupted(folder, saved, total) from None
+        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise RunFailed(f"{where}{exc.strerror or exc}; the study stopped with {saved} of "
+                            f"{total} runs saved; free some space, then: neuralab study "
+                            f"--resume {folder}", exit_code=1) from None
         raise
-    return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
-                  seconds=time.perf_counter() - t0, plots=plots)
 
 
 class StudyInterrupted(KeyboardInterrupt):
