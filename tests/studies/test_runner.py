@@ -451,3 +451,26 @@ def test_ctrl_c_says_how_many_runs_are_saved_and_how_to_continue(tmp_path):
     whole = cli("study", "s.toml", "--out", "whole", "-q", "--no-plots", cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr
     assert runs_rows(folder) == runs_rows(next((tmp_path / "whole").iterdir()))
+
+
+def test_every_run_trains_again_from_its_cell_file_and_seed(tmp_path):
+    """``cells/cell-<k>.toml`` is cell k's config: ``neuralab train`` of it with a run's
+    seed from runs.csv gives that run's numbers (what docs/studies.md tells a student)."""
+    (tmp_path / "s.toml").write_text(study_toml(epochs=15, seeds=2))
+    done = cli("study", "s.toml", "--out", "studies", "-q", "--no-plots", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (folder,) = (tmp_path / "studies").iterdir()
+    runs = pd.read_csv(folder / "runs.csv")
+    assert sorted(p.name for p in (folder / "cells").iterdir()) == [
+        f"cell-{k}.toml" for k in range(4)]
+    run = runs.iloc[-1]  # the last cell's second seed
+    cell = folder / "cells" / f"cell-{int(run['cell'])}.toml"
+    assert cell.read_text().startswith(f"# cell {int(run['cell'])} of study 'tiny': ")
+    again = cli("train", str(cell), "--seed", str(int(run["seed"])), "--no-plots", "--out",
+                "runs", "--quiet", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    (trained,) = (tmp_path / "runs").iterdir()
+    last = pd.read_csv(trained / "metrics.csv").iloc[-1]
+    assert int(last["epoch"]) == int(run["epochs"])
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        assert last[key] == pytest.approx(run[f"final_{key}"], rel=1e-6), key

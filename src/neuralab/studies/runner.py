@@ -63,7 +63,7 @@ CHUNK_SMALL_BATCH, SMALL_BATCH = 256, 64
 #: small tasks only spread them over the workers and save finished work sooner
 CHUNK_SEPARATE = 8
 SETS = ("train", "val", "test")
-STUDY_FILE, MANIFEST, CHUNKS = "study.toml", "manifest.json", "chunks"
+STUDY_FILE, MANIFEST, CHUNKS, CELLS = "study.toml", "manifest.json", "chunks", "cells"
 
 
 # -- the plan ---------------------------------------------------------------------------------
@@ -320,8 +320,15 @@ def _new_study_folder(out: str | os.PathLike, study: Study) -> Path:
     def write_study_file(folder: Path) -> None:
         with atomic_file(folder / STUDY_FILE) as f:
             f.write(_header(study).encode() + study.to_toml().encode())
+        # each cell's config, so any run can be trained again on its own (its seed is in
+        # runs.csv): the same numbers as in the study
+        for cell, cfg in zip(study.cells, study.cell_configs, strict=True):
+            with atomic_file(folder / CELLS / f"cell-{cell.index}.toml") as f:
+                f.write((f"# cell {cell.index} of study {study.name!r}: {cell.label}\n"
+                         "# one of its runs again: neuralab train <this file> --seed <the "
+                         "run's seed in runs.csv>\n\n" + cfg.to_toml()).encode())
 
-    return new_run_dir(out, study.name, subdirs=(CHUNKS, "plots"), setting="--out",
+    return new_run_dir(out, study.name, subdirs=(CHUNKS, "plots", CELLS), setting="--out",
                        first=write_study_file)
 
 
