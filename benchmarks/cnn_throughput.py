@@ -27,6 +27,7 @@ neuralab's time at 1 thread ÷ its time at 2 (the goal: never below 1).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -245,9 +246,12 @@ def main() -> None:
             for t in args.threads for lib in args.libs]
     print(f"# cnn_throughput: {machine_line()}")
     print(f"# command: python benchmarks/cnn_throughput.py {' '.join(sys.argv[1:])}")
+    # the 2-thread columns mean little if something else holds a core: say how busy it was
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')}, load average before: {_load()}")
     t0 = time.perf_counter()
     results = round_robin(jobs, rounds)
-    print(f"# total {time.perf_counter() - t0:.0f} s, {rounds} round(s)\n")
+    print(f"# total {time.perf_counter() - t0:.0f} s, {rounds} round(s); load average after: "
+          f"{_load()}\n")
     for t in args.threads:
         med = {lib: {b: median([r["times"][str(b)] for r in results[f"{lib}@{t}"]])
                      for b in args.batches} for lib in args.libs}
@@ -283,6 +287,14 @@ def main() -> None:
         print(f"- {key}: {format_blas(runs[0]['blas'])}")
     print(f"\nGoals (issue 11): ≥ 2× PyTorch at batch 1, ≥ 0.7× at batch 64 and above, ≥ "
           f"{FLOOR_GOAL} of the floor (✓ holds, ✗ misses).")
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (Unix), or "n/a"."""
+    try:
+        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return "n/a"
 
 
 def _mark(value: float, goal: float | None, unit: str) -> str:

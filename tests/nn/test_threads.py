@@ -1,6 +1,7 @@
 """The CNN layers' thread pool (nn/_threads.py): results are bit-for-bit the same whatever
 the thread count, for Conv1d/Conv2d (forward, weight, bias and input gradients), the pools
-and a whole LeNet-5 step; NEURALAB_THREADS is checked; errors in a thread reach the caller."""
+and a whole LeNet-5 step; NEURALAB_THREADS is checked; errors in a thread reach the caller;
+a Sequential with convolutions runs each call with a one-thread BLAS and restores it."""
 
 from __future__ import annotations
 
@@ -208,3 +209,142 @@ def test_a_forked_child_gets_a_pool_of_its_own(monkeypatch) -> None:
     _threads.run(lambda i, slot: None, 4, 2)  # the parent's pool now exists
     with multiprocessing.get_context("fork").Pool(1) as workers:
         assert workers.apply_async(_run_in_child).get(timeout=60) == [0, 1, 2, 3, 4, 5]
+
+
+# -- Sequential: one BLAS thread per call ------------------------------------------------------
+class Spy(nn.Module):
+    """Records, at each forward and backward, the BLAS's thread counts and threads()."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, list[int], int]] = []
+        self.fail = ""
+
+    def forward(self, x):
+        self.seen.append(("forward", _blas_threads(), _threads.threads()))
+        if self.fail == "forward":
+            raise RuntimeError("forward failed")
+        return x
+
+    def backward(self, grad_out):
+        self.seen.append(("backward", _blas_threads(), _threads.threads()))
+        if self.fail == "backward":
+            raise RuntimeError("backward failed")
+        return grad_out
+
+
+def _small_cnn(spy: Spy, *, conv: bool = True) -> nn.Sequential:
+    """Conv2d → spy → Flatten → Linear; without ``conv`` an MLP: Flatten → Linear → spy →
+    Linear (the spy sits after a layer with parameters, so backward reaches it)."""
+    if not conv:
+        return nn.Sequential(nn.Flatten(), nn.Linear(36, 8, rng=0), spy, nn.Linear(8, 3, rng=0))
+    return nn.Sequential(nn.Conv2d(1, 2, 3, rng=0), spy, nn.Flatten(),
+                         nn.Linear(2 * 4 * 4, 3, rng=0))
+
+
+def _one_step(net: nn.Sequential, spy: Spy | None = None, batch: int = 5) -> None:
+    """A first forward (the convolutions learn their sizes), then the step that counts."""
+    x = np.random.default_rng(0).random((batch, 1, 6, 6))
+    net.forward(x)
+    if spy is not None:
+        spy.seen.clear()
+    out = net.forward(x)
+    net.backward(np.ones_like(out))
+
+
+@pytest.fixture
+def small_split(monkeypatch) -> None:
+    """These tiny convolutions count as products OpenBLAS would split (2 threads, no env)."""
+    monkeypatch.delenv(_threads.ENV, raising=False)
+    monkeypatch.setattr(_threads, "OPENBLAS_SPLIT", 1)
+
+
+def test_a_cnn_sequential_runs_each_call_with_one_blas_thread(small_split) -> None:
+    from threadpoolctl import threadpool_limits
+
+    spy = Spy()
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        _one_step(_small_cnn(spy), spy)
+        assert _blas_threads() == before  # restored after forward and after backward
+    ones = [1] * len(before)
+    # inside: the BLAS at one thread, while the layers still see the process's 2 threads
+    assert spy.seen == [("forward", ones, 2), ("backward", ones, 2)]
+
+
+@pytest.mark.parametrize("where", ["forward", "backward"])
+def test_the_blas_count_is_restored_after_an_error_in_a_layer(where, small_split) -> None:
+    from threadpoolctl import threadpool_limits
+
+    spy = Spy()
+    net = _small_cnn(spy)
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        _one_step(net)
+        spy.fail = where
+        with pytest.raises(RuntimeError, match=f"{where} failed"):
+            _one_step(net)
+        assert spy.seen[-1][1] == [1] * len(before)  # it failed inside the section
+        assert _blas_threads() == before
+        assert _threads._single_depth == 0 and _threads.threads() == 2
+
+
+@pytest.mark.parametrize("case", ["mlp", "large dense", "one thread", "small products"])
+def test_the_blas_is_left_alone_where_holding_it_gains_nothing(case, monkeypatch,
+                                                               small_split) -> None:
+    """No convolution (an MLP), a dense product of BLAS_WORK or more, a process held to one
+    thread, or convolutions whose products OpenBLAS would not split (LeNet-5 at batch 1,
+    the real threshold): the Sequential does not touch the BLAS."""
+    from threadpoolctl import threadpool_limits
+
+    if case == "large dense":
+        monkeypatch.setattr(_threads, "BLAS_WORK", 5 * 32 * 3)  # batch 5 × Linear(32, 3)
+    n = 1 if case == "one thread" else 2
+    spy = Spy()
+    if case == "small products":
+        monkeypatch.setattr(_threads, "OPENBLAS_SPLIT", 1 << 18)
+        net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2, rng=0), spy, nn.MaxPool2d(2),
+                            nn.Conv2d(6, 16, 5, rng=0), nn.MaxPool2d(2), nn.Flatten(),
+                            nn.Linear(400, 10))
+        x = np.zeros((1, 1, 28, 28))
+    else:
+        net, x = _small_cnn(spy, conv=case != "mlp"), np.zeros((5, 1, 6, 6))
+    with threadpool_limits(n, user_api="blas"):
+        for _ in range(2):
+            net.backward(np.ones_like(net.forward(x)))
+    assert [seen[1] for seen in spy.seen] == [[n] * len(_blas_threads())] * 4
+
+
+def test_lenet5_training_at_the_default_thresholds_does_not_depend_on_the_thread_count(
+        monkeypatch) -> None:
+    """As above without forcing the thresholds: the Sequential's section (one BLAS thread)
+    at 2 threads, the blocks run as the thresholds decide, against 1 thread."""
+    runs = [_with_threads(monkeypatch, n, lambda: _lenet_steps(64, steps=2)) for n in ("1", "2")]
+    np.testing.assert_array_equal(runs[1][0], runs[0][0])
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_array_equal(b, a)
+
+
+@pytest.mark.parametrize("input_grad", [True, False], ids=["dx", "params only"])
+def test_a_conv_backward_runs_its_blocks_on_threads(input_grad, monkeypatch,
+                                                    parallel_everywhere) -> None:
+    """The backward's blocks on 2 threads (their own shares of dW, summed in block order;
+    col2im on this thread): the same numbers as one thread, and the pool really ran."""
+    monkeypatch.setattr(conv_module, "BLOCK_BYTES", 2_000)  # several blocks
+    x = np.random.default_rng(7).normal(size=(6, 3, 12, 10))
+    runs = []
+    for n in ("1", "2"):
+        monkeypatch.setenv(_threads.ENV, n)
+        conv = nn.Conv2d(3, 4, 3, padding=1, rng=0, dtype=np.float64)
+        out = conv.forward(x)
+        parallel_everywhere.clear()
+        g = np.random.default_rng(8).normal(size=out.shape)
+        dx = conv.backward(g) if input_grad else conv.backward_params(g)
+        runs.append((dx, {k: v.copy() for k, v in conv.grads.items()}))
+        # 1 thread: the plain loop; 2: the pool, two blocks at a time (12 blocks: 6 calls)
+        assert parallel_everywhere == ([] if n == "1" else [2] * 6)
+    assert (runs[0][0] is None) == (not input_grad)
+    if input_grad:
+        np.testing.assert_array_equal(runs[1][0], runs[0][0])
+    for k in runs[0][1]:
+        np.testing.assert_array_equal(runs[1][1][k], runs[0][1][k])

@@ -4,12 +4,18 @@ Why: with 2 BLAS threads only OpenBLAS's products use the second core, while Num
 and element-wise passes stay on one. A large layer call (:data:`PARALLEL_WORK`) instead
 runs whole blocks side by side on separate threads, each with a one-thread BLAS (NumPy and
 OpenBLAS release the GIL inside ``matmul``, ``copyto`` and ufuncs; every NumPy call takes it
-back, which is what makes short blocks lose). Smaller calls run in order and leave the BLAS
-as it is (changing its thread count costs more than they could gain: :func:`_single_blas`).
+back, which is what makes short blocks lose). Smaller calls run in order.
+
+A whole network call can hold the BLAS at one thread too (:class:`single_blas`, opened by
+``Sequential`` for a network of small products such as LeNet-5): OpenBLAS splitting each of
+its small products over two threads made a step up to 2× slower. Inside such a section the
+layers' own parallel calls change nothing (the BLAS is at one thread already), and
+:func:`threads` still reports the process's count.
 
 Results never depend on the thread count: the layers cut their work into the same blocks
 whatever it is and compute each block exactly as with one thread; a thread only decides
-WHO computes a block (sums over blocks, such as a weight gradient, stay on one thread).
+WHO computes a block (sums over blocks, such as a weight gradient, are added on one thread
+in block order).
 
 How many threads: ``NEURALAB_THREADS`` if set (1 turns the pool off), else the thread count
 the BLAS has at the moment of the call (threadpoolctl's view: ``OMP_NUM_THREADS``,
@@ -34,9 +40,16 @@ SMALL_WORK = 1 << 18
 #: from this many multiply-adds per block on, a layer call runs its blocks side by side. Each
 #: NumPy call takes the GIL back, and waking a waiting thread costs tens of µs on a VM, so
 #: short blocks lose: on the 2-core host LeNet's convolutions (≤ 6·10⁶ per block at batch
-#: 256) were 0-10 % slower on two threads, a Conv2d(32, 64, 3) at batch 64 on 32×32
-#: (3.8·10⁷ per block) 1.5× faster
+#: 256) were 3-30 % slower on two threads, forward and backward, even with the BLAS already
+#: held at one thread; a Conv2d(32, 64, 3) at batch 64 on 32×32 (3.8·10⁷ per block) 1.7×
+#: faster forward and 1.4× backward (with the second core idle)
 PARALLEL_WORK = 1 << 24
+#: OpenBLAS runs a product of fewer multiply-adds (M·N·K) on one thread whatever its thread
+#: count (its gemm interface: 65536 × GEMM_MULTITHREAD_THRESHOLD 4)
+OPENBLAS_SPLIT = 1 << 18
+#: a dense product (batch × a 2-D weight) from this many multiply-adds on keeps OpenBLAS's own
+#: threads in a network that would otherwise run them at one (``Sequential._one_blas``)
+BLAS_WORK = 1 << 24
 
 _lock = threading.Lock()
 _blas: list[Any] | None = None  # threadpoolctl's controllers of the loaded BLAS libraries
@@ -45,6 +58,7 @@ _pool_pid = 0  # a forked child gets a fresh pool (the parent's threads do not e
 _pool_size = 0
 _single_depth = 0  # nested / concurrent parallel sections: the first sets BLAS to 1 thread,
 _saved: list[int] = []  # the last one puts the saved counts back
+_held = 1  # inside a section: the thread count the BLAS had before it (what threads() says)
 
 
 def _blas_libs() -> list[Any]:
@@ -72,6 +86,8 @@ def threads() -> int:
         if n < 1:
             raise ValueError(f"{ENV}={env!r} is not allowed; it must be an int >= 1")
         return n
+    if _single_depth:  # inside a section the BLAS says 1: the process still has _held
+        return _held
     libs = _blas_libs()
     return max((lib.get_num_threads() or 1 for lib in libs), default=1)
 
@@ -138,21 +154,39 @@ def _get_pool(size: int) -> ThreadPoolExecutor:
         return _pool
 
 
+class single_blas:  # lower case: used as a function, ``with single_blas():``
+    """A block of code during which the BLAS runs one thread (a parallel section, as inside
+    :func:`run`), while :func:`threads` still says how many the process has; the counts are
+    restored on leaving, also after an exception. For a whole forward or backward of a small
+    network (``Sequential``): one change of the thread count per call rather than per layer,
+    and the layers' own blocks, not OpenBLAS, use the other cores. (A class, not a
+    ``contextmanager`` generator: ~1 µs less per call, which a batch of 1 notices.)"""
+
+    def __enter__(self) -> None:
+        _single_blas(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _single_blas(False)
+
+
 def _single_blas(enter: bool) -> None:
     """Enter / leave a parallel section: the BLAS runs 1 thread inside (else every thread's
     product would queue for OpenBLAS's own thread pool); counts are restored on leaving.
     Not free: after a change of its thread count OpenBLAS 0.3.31 re-creates its per-thread
     buffers, and its next multi-threaded product took ~1-9 ms on the 2-core host, which is
-    why only a parallel section changes it."""
-    global _single_depth, _saved
+    why only a parallel section changes it, and why ``Sequential`` opens one per call, not
+    per layer (in a training loop only the loss and the optimizer run between its sections:
+    no products)."""
+    global _single_depth, _saved, _held
     with _lock:
         libs = _blas_libs()
         if enter:
-            _single_depth += 1
-            if _single_depth == 1:
+            if _single_depth == 0:
                 _saved = [lib.get_num_threads() for lib in libs]
+                _held = max(_saved, default=1)
                 for lib in libs:
                     lib.set_num_threads(1)
+            _single_depth += 1
         else:
             _single_depth -= 1
             if _single_depth == 0:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
+from neuralab.nn import _threads
 from neuralab.nn.module import Module
 
 
@@ -24,6 +26,11 @@ class Sequential(Module):
     ``net.backward(g, input_grad=True)``, or for every call with
     ``Sequential(..., input_grad=True)`` (saliency maps, adversarial examples, a network
     nested after another layer: a nested Sequential that is not first always gets it).
+
+    Threads: a network of convolutions and small dense layers (LeNet-5) runs each forward
+    and backward call with a one-thread BLAS when the process has more threads
+    (:meth:`_one_blas`); long convolution blocks use the other cores on their own thread
+    pool (``nn/_threads.py``).
     """
 
     def __init__(self, *layers: Module, input_grad: bool = False) -> None:
@@ -36,11 +43,47 @@ class Sequential(Module):
                 )
         self.layers: list[Module] = list(layers)
         self.input_grad = bool(input_grad)
+        # what _one_blas needs to know of the layers, kept with the layers it was found for
+        self._blas_plan: tuple[tuple[Module, ...], tuple[Module, ...], int] | None = None
 
     def children(self) -> list[Module]:
         return self.layers
 
+    def _one_blas(self, x: Any) -> bool:
+        """Run this call (forward or backward of the batch ``x``) with a one-thread BLAS?
+
+        Yes when the process has 2+ threads and the network has convolutions whose products
+        OpenBLAS would split over its threads (``_threads.OPENBLAS_SPLIT``: 2¹⁸ multiply-adds
+        or more; known once each has seen an input) while every dense product (batch × a 2-D
+        weight) stays under ``_threads.BLAS_WORK``. Why: split, such small products wait for
+        each other; a LeNet-5 step at batch 256 took 48 ms with a two-thread BLAS against
+        30 ms with one. Decided once per call, not per layer (entering and leaving costs
+        ~6 µs); the convolutions' own blocks use the other cores where they are long enough
+        (``_threads.PARALLEL_WORK``). At batch 1 LeNet's products are all under 2¹⁸: left
+        alone.
+        """
+        layers = tuple(self.layers)
+        plan = getattr(self, "_blas_plan", None)  # (absent in a Sequential pickled before it)
+        if plan is None or plan[0] != layers:  # once per list of layers (~10 µs to walk)
+            convs = tuple(m for m in self.modules() if hasattr(m, "sample_work"))
+            dense = max((m._params["weight"].size for m in self.modules()
+                         if getattr(m._params.get("weight"), "ndim", 0) == 2), default=0)
+            plan = self._blas_plan = (layers, convs, dense)
+        _, convs, dense = plan
+        if not convs:
+            return False
+        shape = np.shape(x)  # (a list too)
+        batch = shape[0] if shape else 1
+        return (batch * max(c.sample_work for c in convs) >= _threads.OPENBLAS_SPLIT
+                and batch * dense < _threads.BLAS_WORK and _threads.threads() >= 2)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if self._one_blas(x):
+            with _threads.single_blas():
+                return self._forward(x)
+        return self._forward(x)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:
             x = layer.forward(x)
         return x
@@ -52,6 +95,12 @@ class Sequential(Module):
         Returns ``d loss / d input`` when ``input_grad`` is True (default: the flag given to
         the constructor, False), else None without computing it.
         """
+        if self._one_blas(grad_out):
+            with _threads.single_blas():
+                return self._backward(grad_out, input_grad)
+        return self._backward(grad_out, input_grad)
+
+    def _backward(self, grad_out: np.ndarray, input_grad: bool | None) -> np.ndarray | None:
         want = self.input_grad if input_grad is None else input_grad
         layers = self.layers
         n = len(layers)

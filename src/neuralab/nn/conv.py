@@ -30,11 +30,14 @@ So steps 2-3 run per block of output rows whose cols fit in a core's L2 cache
 (cheap: ``xp`` is small) for its share of ``dW`` and ``dcols``. A batch small enough for
 one block keeps its cols from forward to backward.
 
-Threads (``nn/_threads.py``): when the process has 2+ BLAS threads, a large forward (long
-blocks: ``_threads.PARALLEL_WORK``) runs its blocks side by side on a small thread pool,
-each with a one-thread BLAS; the blocks are the same whatever the thread count, so the
-numbers are too. Backward runs in order (its many short calls, col2im's one per tap, would
-hand the GIL back and forth between threads).
+Threads (``nn/_threads.py``): when the process has 2+ BLAS threads, a large layer call
+(long blocks: ``_threads.PARALLEL_WORK``) runs its blocks side by side on a small thread
+pool, each with a one-thread BLAS: forward, im2col and product; backward, a block per
+thread at a time, its refill, share of ``dWᵀ`` and ``dcols``, then on the calling thread, in
+block order, the sum of the shares and col2im (neighbouring blocks add into the same rows of
+``dx``). The blocks are the same whatever the thread count, so the numbers are too.
+LeNet-5's blocks are too short for this; a ``Sequential`` holds its BLAS at one thread
+instead (containers.py).
 
 A 1-D convolution is the 2-D one with a kernel of height 1 (one output row: one block).
 Ensembles (a leading model axis) are not supported: the layers refuse a 5-D (2-D conv) or
@@ -162,6 +165,9 @@ class _ConvNd(Module):
         self._cols: np.ndarray | None = None  # im2col buffer of one block, per thread
         self._dcols: np.ndarray | None = None  # the same for its gradient (col2im)
         self._cols_kept = False
+        #: multiply-adds of one sample's forward product (O·K·Ho·Wo), known after a forward:
+        #: a Sequential decides from it whether OpenBLAS would split its products (containers.py)
+        self.sample_work = 0
 
     #: scratch buffers, rebuilt on the next forward: never pickled or copied (a copy would
     #: share or freeze them; an unpickled read-only buffer cannot be written)
@@ -193,6 +199,7 @@ class _ConvNd(Module):
         B, C, H, Wd = x4.shape
         win = self._windows((H, Wd))
         (ho, wo), (hp, wp) = win.out, win.padded
+        self.sample_work = W.size * ho * wo
         # 1. the padded input (C, Hp, Wp, B); the border stays zero between calls
         xp = self._xp
         if xp is None or xp.shape != (C, hp, wp, B) or xp.dtype != W.dtype:
@@ -224,18 +231,18 @@ class _ConvNd(Module):
         out = out.reshape(O, ho, wo, B).transpose(3, 0, 1, 2)
         return out if self._nd == 2 else out[:, :, 0, :]
 
-    def _blocks(self, xp: np.ndarray, ho: int, wo: int, *, backward: bool = False,
-                dcols: bool = False) -> tuple[list[tuple[int, int]], int]:
+    def _blocks(self, xp: np.ndarray, ho: int, wo: int, *, dcols: bool = False
+                ) -> tuple[list[tuple[int, int]], int]:
         """Output rows ``[(r0, r1), …]`` whose cols fit in :data:`BLOCK_BYTES` (the same
         blocks whatever the thread count: results never depend on it), and how to run them
-        (``_threads.slots``; backward: in order). Sizes the per-thread scratch buffers
-        (with ``dcols``, col2im's too)."""
+        (``_threads.slots``). Sizes the scratch buffers, one per thread: cols, and with
+        ``dcols`` (backward) col2im's."""
         C, B = xp.shape[0], xp.shape[-1]
         K = C * self._k2[0] * self._k2[1]
         row = K * wo * B  # cols of one output row
         rows = max(1, min(ho, BLOCK_BYTES // (row * xp.dtype.itemsize)))
         blocks = [(r0, min(ho, r0 + rows)) for r0 in range(0, ho, rows)]
-        n_slots = 0 if backward else _threads.slots(len(blocks), self.out_channels * row * ho)
+        n_slots = _threads.slots(len(blocks), self.out_channels * row * ho)
         size, n_bufs = row * rows, max(1, n_slots)
         for name in ("_cols", "_dcols") if dcols else ("_cols",):
             buf = getattr(self, name)
@@ -285,37 +292,67 @@ class _ConvNd(Module):
         (ho, wo), B = self._win.out, xp.shape[-1]
         Wm = W.reshape(O, -1)
         K, kh, kw = Wm.shape[1], *self._k2
-        blocks, n_slots = self._blocks(xp, ho, wo, backward=True, dcols=input_grad)
+        blocks, n_slots = self._blocks(xp, ho, wo, dcols=input_grad)
         kept = self._cols_kept
         dWT = np.empty((K, O), W.dtype)
         small = input_grad and len(blocks) == 1 and K * g.shape[1] <= SMALL_COL2IM
         dxp = np.zeros_like(xp) if input_grad and not small else None
         dwin = None if dxp is None else self._window_view(dxp)
 
-        def block(k: int, slot: int) -> None:
+        def products(k: int, buf: int, slot: int, dWT_k: np.ndarray) -> np.ndarray | None:
+            """Block k's share of dWᵀ (into ``dWT_k``) and, for col2im, its dcols (into
+            buffer ``buf``); ``slot``: the thread's cols buffer."""
             r0, r1 = blocks[k]
             nb = (r1 - r0) * wo * B
             cols = (self._cols[0, :K * nb].reshape(K, nb) if kept
-                    else self._im2col(xp, r0, r1))
+                    else self._im2col(xp, r0, r1, slot))
             gb = g[:, r0 * wo * B:r1 * wo * B]
             # dWᵀ = cols @ gᵀ: OpenBLAS runs this orientation ~1.7× faster than g @ colsᵀ
             # (a long sum over N into a small K × O result)
-            if k == 0:
-                np.matmul(cols, gb.T, out=dWT)
-            else:
-                np.add(dWT, cols @ gb.T, out=dWT)
-            if dwin is not None:
-                # col2im: each tap's gradient is added back where the tap read; one tap at a
-                # time, since windows overlap (np.add.at would do it all at once, slowly)
-                dcols = np.matmul(Wm.T, gb, out=self._dcols[0, :K * nb].reshape(K, nb))
-                dcols = dcols.reshape(xp.shape[0], kh, kw, r1 - r0, wo, B)
-                for i in range(kh):
-                    for j in range(kw):
-                        dwin[:, i, j, r0:r1] += dcols[:, i, j]
+            np.matmul(cols, gb.T, out=dWT_k)
+            if dwin is None:
+                return None
+            return np.matmul(Wm.T, gb, out=self._dcols[buf, :K * nb].reshape(K, nb))
 
-        # in order on this thread: many short NumPy calls per block (col2im: one per tap), and
-        # every call hands the GIL over between threads (tens of µs on a VM), so threads lose
-        _threads.run(block, len(blocks), n_slots)
+        def col2im(k: int, dcols: np.ndarray) -> None:
+            """Each tap's gradient added back where the tap read; one tap at a time, since
+            windows overlap (np.add.at would do it all at once, slowly)."""
+            r0, r1 = blocks[k]
+            dcols = dcols.reshape(xp.shape[0], kh, kw, r1 - r0, wo, B)
+            for i in range(kh):
+                for j in range(kw):
+                    dwin[:, i, j, r0:r1] += dcols[:, i, j]
+
+        n = len(blocks)
+        if n_slots > 1:
+            # n_slots blocks at a time: their products side by side (each block its own share
+            # of dWᵀ and dcols buffer), then on this thread, in block order, what adds across
+            # blocks: the sum of dWᵀ and col2im (neighbouring blocks add into the same rows of
+            # dx). Every number is what the loop below gives; scratch for n_slots blocks only.
+            parts = np.empty((n_slots, K, O), W.dtype)
+            dcols_of: list[np.ndarray | None] = [None] * n_slots
+            for k0 in range(0, n, n_slots):
+                m = min(n_slots, n - k0)
+
+                def block(i: int, slot: int, k0: int = k0) -> None:
+                    dcols_of[i] = products(k0 + i, i, slot, parts[i])
+
+                _threads.run(block, m, min(m, n_slots))  # (a last lone block: here)
+                for i in range(m):
+                    if k0 + i == 0:
+                        dWT[...] = parts[0]
+                    else:
+                        np.add(dWT, parts[i], out=dWT)
+                    if dwin is not None:
+                        col2im(k0 + i, dcols_of[i])
+        else:  # one block at a time, its cols and dcols still in cache for its products
+            part = np.empty_like(dWT) if n > 1 else None
+            for k in range(n):
+                dcols = products(k, 0, 0, dWT if k == 0 else part)
+                if k:
+                    np.add(dWT, part, out=dWT)
+                if dwin is not None:
+                    col2im(k, dcols)
         self.grads["weight"].reshape(O, K)[...] = dWT.T
         if not input_grad:
             return None
