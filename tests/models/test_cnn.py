@@ -215,3 +215,18 @@ def test_eval_of_a_colour_cnn_run_sees_the_images_as_training_did(tmp_path):
     trained = json.loads((run.run_dir / "summary.json").read_text())["final"]["test_acc"]
     assert trained >= 0.9
     assert eval_run(run.run_dir, split="test")["accuracy"] == pytest.approx(trained, abs=1e-9)
+
+
+def test_a_named_architecture_too_big_for_the_images_names_those_that_fit():
+    """LeNet-5 (the default) on scikit-learn's 8×8 digits, as a student first tries it: the
+    error names the architecture, the input shape, the layer that cannot fit, and the
+    named architectures that do fit."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    with pytest.raises(ValueError) as info:
+        CNNClassifier(epochs=1).fit(digits.images[:50, None], digits.target[:50])
+    message = str(info.value)
+    assert message.startswith("architecture='lenet5' does not fit inputs of 1×8×8: ")
+    assert "layers[3] (conv2d)" in message
+    assert message.endswith("the architectures that fit 1×8×8 inputs: 'onelayer_cnn'")

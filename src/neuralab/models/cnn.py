@@ -223,6 +223,15 @@ def architecture_layers(architecture: Any) -> list[dict[str, Any]]:
     return check_layers(architecture, "architecture")
 
 
+def _fits(specs: list[dict[str, Any]], input_shape: tuple[int, ...]) -> bool:
+    """Whether a network of ``specs`` can read inputs of ``input_shape``."""
+    try:
+        layer_shapes(check_layers(specs), input_shape)
+    except ValueError:
+        return False
+    return True
+
+
 def flat_input_shape(n_features: int, specs: list[dict[str, Any]]) -> tuple[int, ...]:
     """How a network of ``specs`` reads a flat row of ``n_features``: a ``(1, d)`` signal
     (1-D layers), a square ``(1, √d, √d)`` image (2-D layers), or ``(d,)`` (no such layer)."""
@@ -397,8 +406,20 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
     def _build_net(self, n_in: int, n_out: int, rng: Any, cfg: dict[str, Any]) -> Module:
         from neuralab.nn.containers import Sequential
 
-        return Sequential(*_build_layers(cfg["layers"], self.input_shape_, n_out, rng,
-                                         cfg["dtype"]))
+        try:
+            layers = _build_layers(cfg["layers"], self.input_shape_, n_out, rng, cfg["dtype"])
+        except ValueError as exc:
+            if not isinstance(self.architecture, str):
+                raise
+            # a named architecture on inputs it does not fit (LeNet-5 on 8×8 digits): say
+            # which names do fit
+            shape = self.input_shape_
+            fits = [name for name, specs in ARCHITECTURES.items() if _fits(specs, shape)]
+            hint = (f"; the architectures that fit {_shape_str(shape)} inputs: "
+                    f"{', '.join(map(repr, fits))}" if fits else "")
+            raise ValueError(f"architecture={self.architecture!r} does not fit inputs of "
+                             f"{_shape_str(shape)}: {exc}{hint}") from None
+        return Sequential(*layers)
 
     def _declared_weights(self, state: dict[str, Any], cfg: dict[str, Any], n_out: int
                           ) -> int:
