@@ -187,6 +187,19 @@ def test_km_band_matches_scipy_and_brackets_the_curve() -> None:
     assert c.fraction[-1] == pytest.approx(conv.mean())
 
 
+@pytest.mark.parametrize("n,high", [(30, 1.0), (6, 1.0), (5, np.inf)])
+def test_every_seed_converged_bounds_the_median_exactly(n, high) -> None:
+    """Every seed converged at epoch 1: where the log-log band is undefined (S = 0) its
+    upper edge is Clopper–Pearson's for 0 of n not converged (scipy's binomtest), so 30
+    seeds give 1 [1, 1] — not "not reached" — and 5 seeds, whose bound 1 − 0.025^(1/5) =
+    0.52 stays above ½, still cannot bound the median."""
+    c = S.convergence_curve([1] * n, [True] * n, 100)
+    assert (c.median.estimate, c.median.low, c.median.high) == (1.0, 1.0, high)
+    exact = stats.binomtest(0, n).proportion_ci(0.95, method="exact").high
+    assert exact == pytest.approx(1 - 0.025 ** (1 / n))
+    assert c.low[-1] == pytest.approx(1 - exact) and c.high[-1] == 1.0
+
+
 def test_all_censored_is_not_reached() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")

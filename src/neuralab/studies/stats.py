@@ -252,13 +252,14 @@ def convergence_curve(
 
     A run that did not converge is right-censored at its ``epochs_budget`` (scalar or (n,)):
     all we know is that it needed more epochs than it was given. The band is scipy's
-    pointwise log-log (exponential Greenwood) interval; the median's interval is read off
-    where the band crosses 50 %, as R's ``survfit`` does.
+    pointwise log-log (exponential Greenwood) interval (where it is undefined, every seed
+    converged: the exact binomial bound); the median's interval is read off where the band
+    crosses 50 %, as R's ``survfit`` does.
     """
     _check_level(confidence_level)
-    data = _censoring(epoch_converged, converged, epochs_budget)
+    events, censored = _observed(epoch_converged, converged, epochs_budget)
     conv = _as_bool("converged", converged)
-    res = stats.ecdf(data)
+    res = stats.ecdf(stats.CensoredData(uncensored=events, right=censored))
     t, s = res.sf.quantiles, res.sf.probabilities
     with warnings.catch_warnings():
         # scipy warns where the log-log band is undefined (S = 0 or 1); handled just below.
@@ -266,10 +267,20 @@ def convergence_curve(
         ci = res.sf.confidence_interval(confidence_level, method="log-log")
     s_low, s_high = ci.low.probabilities.copy(), ci.high.probabilities.copy()
     # Where no seed has converged yet (S = 1) the band has zero width; where all have
-    # (S = 0) the lower edge of survival is 0 and the upper edge stays undefined (NaN).
+    # (S = 0) the lower edge of survival is 0 and the log-log upper edge is undefined.
     at_one, at_zero = s >= 1.0, s <= 0.0
     s_low[at_one & np.isnan(s_low)], s_high[at_one & np.isnan(s_high)] = 1.0, 1.0
     s_low[at_zero & np.isnan(s_low)] = 0.0
+    undefined = at_zero & np.isnan(s_high)
+    if undefined.any():
+        # S = 0: every seed still at risk converged. Up to there KM is the share of the n
+        # seeds at risk not converged yet, 0 of n, and its exact (Clopper–Pearson) upper
+        # limit is 1 − (α/2)^(1/n): 30 seeds all converged by epoch 1 give a median of
+        # 1 [1, 1]; 5 seeds cannot bound it (0.52 > ½), which stays "not reached".
+        first = t[undefined][0]
+        at_risk = int(np.sum(events >= first) + np.sum(censored >= first))
+        s_high[undefined] = stats.binomtest(0, at_risk).proportion_ci(
+            confidence_level, method="exact").high if at_risk else np.nan
 
     def first_at_half(surv: np.ndarray) -> float:
         hit = np.flatnonzero(np.nan_to_num(surv, nan=1.0) <= _HALF)  # NaN: not shown to cross
@@ -668,6 +679,13 @@ def _curve(group: pd.DataFrame, confidence_level: float) -> ConvergenceCurve:
 
 def _censoring(epoch_converged: Any, converged: Any, epochs_budget: Any) -> stats.CensoredData:
     """Validated censored epochs: a run that did not converge is censored at its budget."""
+    events, censored = _observed(epoch_converged, converged, epochs_budget)
+    return stats.CensoredData(uncensored=events, right=censored)
+
+
+def _observed(epoch_converged: Any, converged: Any, epochs_budget: Any
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The epochs of the runs that converged and the budgets of those that did not."""
     conv = _as_bool("converged", converged)
     n = conv.size
     if n == 0:
@@ -687,7 +705,7 @@ def _censoring(epoch_converged: Any, converged: Any, epochs_budget: Any) -> stat
             f"run {i} converged but epoch_converged={epochs[i]:g}; it must be a number in "
             f"[0, epochs_budget={budget[i]:g}]"
         )
-    return stats.CensoredData(uncensored=epochs[conv], right=budget[~conv])
+    return epochs[conv], budget[~conv]
 
 
 def _censored(group: pd.DataFrame) -> stats.CensoredData:
