@@ -474,3 +474,21 @@ def test_every_run_trains_again_from_its_cell_file_and_seed(tmp_path):
     assert int(last["epoch"]) == int(run["epochs"])
     for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
         assert last[key] == pytest.approx(run[f"final_{key}"], rel=1e-6), key
+
+
+def test_a_damaged_chunk_file_runs_again_on_resume(tmp_path):
+    """A finished chunk whose file was cut short (copied in part) is not a reason to stop:
+    --resume says so in one line, trains that chunk again and ends with the same runs."""
+    (tmp_path / "s.toml").write_text(study_toml(epochs=10, seeds=3))
+    done = cli("study", "s.toml", "--out", "studies", "-q", "--no-plots", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (folder,) = (tmp_path / "studies").iterdir()
+    reference = runs_rows(folder)
+    chunk = sorted((folder / "chunks").glob("*.npz"))[0]
+    chunk.write_bytes(chunk.read_bytes()[:100])
+    again = cli("study", "--resume", str(folder), "--no-plots", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    said = [line for line in again.stderr.splitlines() if "runs again" in line]
+    assert len(said) == 1 and chunk.name in said[0] and "truncated or corrupt" in said[0]
+    assert "(1 to run)" in again.stderr
+    assert runs_rows(folder) == reference

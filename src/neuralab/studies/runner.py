@@ -643,7 +643,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
     done: dict[str, dict[str, Any]] = {}
     if manifest_path.is_file():
         done = {k: v for k, v in _read_manifest(manifest_path).items()
-                if (folder / CHUNKS / f"{k}.npz").is_file()}
+                if _readable_chunk(folder / CHUNKS / f"{k}.npz", quiet)}
     todo = [c for c in chunks if c.name not in done]
     total, n_cells = study.n_runs(), len(study.cells)
     per_cell = len(study.spec.seed_indices())
@@ -753,6 +753,26 @@ def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
     except (OSError, ValueError, KeyError, TypeError):
         raise ConfigError(f"{path} is not a study manifest (JSON with a 'chunks' table); "
                           "delete it to rerun every chunk") from None
+
+
+def _readable_chunk(path: Path, quiet: bool) -> bool:
+    """Whether a finished chunk's file is there and reads back; a damaged one (copied in
+    part, edited) is said and run again rather than stopping the study."""
+    if not path.is_file():
+        return False
+    from neuralab.exceptions import DataError
+
+    try:
+        _load_chunk(path)
+    except (DataError, ValueError, OSError) as exc:
+        if not quiet:
+            print(f"{_first_line(exc)}; it runs again", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _save_chunk(path: Path, result: dict[str, np.ndarray]) -> None:
