@@ -696,8 +696,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         summary = _summary(study, "interrupted" if stopped else "failed", saved, workers,
                            scheduler, time.perf_counter() - t0)
         if not stopped:
-            first = (str(exc).splitlines() or [""])[0]
-            summary["error"] = f"{type(exc).__name__}: {first}"
+            summary["error"] = f"{type(exc).__name__}: {_first_line(exc)}"
         try:
             atomic_write_json(folder / "summary.json", summary)
         except OSError:  # the disk is full: the manifest still says what is done
@@ -766,13 +765,14 @@ def _readable_chunk(path: Path, quiet: bool) -> bool:
         _load_chunk(path)
     except (DataError, ValueError, OSError) as exc:
         if not quiet:
-            print(f"{_first_line(exc)}; it runs again", file=sys.stderr, flush=True)
+            print(f"{_first_line(exc) or type(exc).__name__}; it runs again",
+                  file=sys.stderr, flush=True)
         return False
     return True
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
+    return (str(exc).splitlines() or [""])[0]
 
 
 def _save_chunk(path: Path, result: dict[str, np.ndarray]) -> None:
