@@ -221,6 +221,7 @@ BAD_INPUT = [
     (lambda: nn.Conv2d(3, 4, 3), (2, 1, 8, 8), r"shape \(2, 1, 8, 8\); it needs .* C = 3"),
     (lambda: nn.Conv2d(3, 4, 3), (5, 2, 3, 8, 8), r"ensembles.*not supported"),
     (lambda: nn.Conv2d(1, 4, 3), (2, 784), r"flattened images"),
+    (lambda: nn.Conv2d(1, 6, 5), (1, 28, 28), r"one sample\? add the batch axis: x\[None\]"),
     (lambda: nn.Conv1d(2, 4, 3), (2, 3, 8), r"Conv1d.*\(B, C, L\) with C = 2"),
     (lambda: nn.Conv2d(1, 1, 5, padding=1), (1, 1, 2, 9), r"input of size 2×9 padded to "
      r"4×11 is smaller than the kernel's extent 5×5"),

@@ -91,6 +91,8 @@ def refuse_input(layer: Module, shape: tuple[int, ...], nd: int, channels: int |
         msg += " (ensembles, a leading model axis, are not supported by the CNN layers)"
     elif len(shape) == 2 and nd == 2:
         msg += " (flattened images? reshape them to (B, C, H, W))"
+    elif len(shape) == nd + 1 and (channels is None or shape[0] == channels):
+        msg += " (one sample? add the batch axis: x[None])"
     return ValueError(msg)
 
 
