@@ -49,3 +49,16 @@ def test_the_reports_layer_table_shows_only_well_formed_rows():
     for hostile in ("x", [1], [{"layer": 1}], [{"layer": "a", "output_shape": "no",
                                                 "parameters": 1}], [{}] * 2000):
         assert _network_rows(hostile) == []
+
+
+def test_feature_maps_figure_shows_the_input_first_and_its_class(net):
+    """The input the maps are of comes first (when it has their size), and the title names
+    its class; a later layer's smaller maps leave it out."""
+    x = np.random.default_rng(2).random((1, 8, 8))
+    fig = viz.plot_feature_maps(net, x, label="7")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts[:2] == ["input", "map 0"] and len(texts) == 5
+    assert fig._suptitle.get_text() == ("feature maps of one input (class 7) after layer "
+                                        "0: Conv2d + ReLU")
+    later = viz.plot_feature_maps(net, x, layer=1)
+    assert later.axes[0].texts[0].get_text() == "map 0"

@@ -78,9 +78,10 @@ def figures(est: Any, data: Prepared, cfg: ExperimentConfig, rows: list[dict[str
                 est, image, titles=titles, scale="unit" if kind == "ovr" else "shared")
     if kind == "cnn":
         X0 = data.sets[data.eval_split][0][0]  # one input of the evaluated set
+        y0 = data.label_names(np.asarray(data.sets[data.eval_split][1][:1]))[0]  # its class
         out["conv_filters"] = lambda: viz.plot_conv_filters(est)
         out["feature_maps"] = lambda: viz.plot_feature_maps(
-            est, X0.reshape(est.input_shape_))
+            est, X0.reshape(est.input_shape_), label=str(y0))
     if kind in ("mlp", "mlp_regressor") and data.n_inputs == 2:
         hidden = cfg.model.hidden
         if hidden and sum(hidden) <= MAX_ACTIVATION_MAPS:

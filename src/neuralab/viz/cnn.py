@@ -70,9 +70,11 @@ def feature_maps(model: Any, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 
 def plot_feature_maps(model: Any, x: np.ndarray, *, layer: int = 0, max_maps: int = 32,
-                      title: str | None = None) -> Any:
+                      title: str | None = None, label: str | None = None) -> Any:
     """The feature maps of one input after convolution number ``layer`` (0: the first) and
-    its activation, one small image per channel on a shared colour scale."""
+    its activation, one small image per channel on a shared colour scale. The input itself
+    (its first channel, stretched to that scale) comes first when it has the maps' size;
+    ``label`` (its class) goes into the title."""
     import matplotlib as mpl
 
     maps = feature_maps(model, x)
@@ -84,10 +86,19 @@ def plot_feature_maps(model: Any, x: np.ndarray, *, layer: int = 0, max_maps: in
     lo, hi = float(m.min()), float(m.max())
     if lo == hi:
         hi = lo + 1.0
-    heading = title or f"feature maps of one input after layer {name}"
-    return _mosaic(list(m), [f"map {i}" for i in range(len(m))], min(len(m), 8),
-                   cmap=mpl.colormaps["viridis"], vmin=lo, vmax=hi, cbar_label="activation",
-                   title=heading)
+    tiles, labels = list(m), [f"map {i}" for i in range(len(m))]
+    image = np.asarray(x, dtype=float)
+    image = image[0] if image.ndim == 3 else image[None] if image.ndim == 1 else image
+    if image.shape == m.shape[1:]:  # what the maps are of, beside them
+        span = float(image.max() - image.min()) or 1.0
+        tiles, labels = [lo + (image - image.min()) / span * (hi - lo), *tiles], [
+            "input", *labels]
+    what = "one input" if label is None else f"one input (class {label})"
+    heading = title or f"feature maps of {what} after layer {name}"
+    cols = min(len(tiles), 9 if len(tiles) % 8 == 1 else 8)  # 16 maps + the input: 9 + 8
+    return _mosaic(tiles, labels, cols, cmap=mpl.colormaps["viridis"],
+                   vmin=lo, vmax=hi, cbar_label="activation (input: its own scale)"
+                   if labels[0] == "input" else "activation", title=heading)
 
 
 __all__ = ["conv_filters", "feature_maps", "plot_conv_filters", "plot_feature_maps"]
