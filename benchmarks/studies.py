@@ -34,6 +34,9 @@ Seed 000's momentum table (``examples/cs324/000-momentum.study.toml``: batch siz
 - ``momentum-loop``    the loop over single models (first ``--momentum-loop-seeds`` seeds of
                        each cell, scaled linearly like ``leaky-loop``)
 
+``leaky-study-np``, ``leaky-study-w2-np`` and ``momentum-study-np`` are the studies with
+``plots=False``: what the six figures cost (not a bar).
+
     python benchmarks/studies.py                 # 200 seeds, 2 rounds (~9-11 min, 2 cores)
     python benchmarks/studies.py --quick         # 40 seeds, 300 epochs, 1 round (~1.5 min)
     python benchmarks/studies.py --seeds 100 --rounds 3
@@ -71,6 +74,9 @@ LEAKY = ROOT / "examples" / "cs324" / "000-leaky-relu.study.toml"
 MOMENTUM = ROOT / "examples" / "cs324" / "000-momentum.study.toml"
 SHORT_BUDGET = 100  # epochs of leaky-study-100
 BARS = {"loop": 4.0, "workers": 1.7, "budget": 1.5, "momentum": 20.0}
+#: the same studies with ``plots=False`` (``neuralab report`` draws the figures later): not
+#: a bar, what the figures cost
+NO_PLOTS = ("leaky-study-np", "leaky-study-w2-np", "momentum-study-np")
 
 
 # -- the studies ------------------------------------------------------------------------------
@@ -96,11 +102,11 @@ def run_key(cell: int, seed_index: int) -> str:
     return f"{cell}:{seed_index}"
 
 
-def study_worker(study: Any, workers: int | None) -> dict[str, Any]:
+def study_worker(study: Any, workers: int | None, plots: bool = True) -> dict[str, Any]:
     """Run ``study`` end to end into a temporary folder; seconds and what it found."""
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        result = study.run(workers=workers, out=tmp, quiet=True)
+        result = study.run(workers=workers, out=tmp, quiet=True, plots=plots)
         seconds = time.perf_counter() - t0
         files = sorted(p.name for p in result.folder.iterdir())
         plots = len(list((result.folder / "plots").glob("*.png")))
@@ -276,6 +282,12 @@ def worker(name: str, args: argparse.Namespace) -> None:
         result = torch_worker(leaky())
     elif name == "momentum-study":
         result = study_worker(momentum(), None)
+    elif name == "leaky-study-np":
+        result = study_worker(leaky(), None, plots=False)
+    elif name == "leaky-study-w2-np":
+        result = study_worker(leaky(), 2, plots=False)
+    elif name == "momentum-study-np":
+        result = study_worker(momentum(), None, plots=False)
     elif name == "momentum-loop":
         result = loop_worker(momentum(), args.momentum_loop_seeds)
     else:
@@ -329,7 +341,7 @@ def main() -> None:
         if value is not None:
             passed += [flag, str(value)]
     names = ["leaky-study", "leaky-loop", "leaky-torch", "leaky-study-w2", "leaky-study-100",
-             "momentum-study", "momentum-loop"]
+             "momentum-study", "momentum-loop", *NO_PLOTS]
     print(f"# studies: {machine_line()}")
     print(f"# command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}")
     load0 = os.getloadavg()
@@ -442,6 +454,15 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, r
          f"{mloop / sec['momentum-study']:.2f}×",
          _yes(mloop / sec["momentum-study"] >= BARS["momentum"])],
     ])
+    noplots = markdown_table(
+        ["the same without the figures (`plots=False`)", "seconds", "with figures", "ratio"],
+        [["Leaky ReLU study, in-process", f"{sec['leaky-study-np']:.1f}",
+          f"{sec['leaky-study']:.1f}", f"{loop / sec['leaky-study-np']:.2f}× the loop"],
+         ["Leaky ReLU study, workers=2", f"{sec['leaky-study-w2-np']:.1f}",
+          f"{sec['leaky-study-w2']:.1f}",
+          f"{sec['leaky-study-np'] / sec['leaky-study-w2-np']:.2f}× in-process"],
+         ["momentum table, in-process", f"{sec['momentum-study-np']:.1f}",
+          f"{sec['momentum-study']:.1f}", f"{mloop / sec['momentum-study-np']:.2f}× the loop"]])
     same = markdown_table(["epoch to target, run by run, compared with the in-process study",
                            "runs equal"], [
         ["study, workers=2", _agree(first["leaky-study"], first["leaky-study-w2"])],
@@ -470,7 +491,10 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, r
         "### 2. Members that reach the target stop costing compute", table2,
         "### 3. Momentum table vs a loop", table3,
         loop_note("momentum", args.momentum_loop_seeds, args.momentum_seeds), per_bs,
-        "### Bars", bars, "### Same runs? (epoch at which each run reached the target)", same,
+        "### Bars", bars,
+        "### 4. What the figures cost (not a bar: `neuralab report` can draw them later)",
+        noplots,
+        "### Same runs? (epoch at which each run reached the target)", same,
         "### Every round", raw, "BLAS as seen by each contender (threadpoolctl):\n\n" + blas])
 
 
