@@ -492,3 +492,18 @@ def test_a_damaged_chunk_file_runs_again_on_resume(tmp_path):
     assert len(said) == 1 and chunk.name in said[0] and "truncated or corrupt" in said[0]
     assert "(1 to run)" in again.stderr
     assert runs_rows(folder) == reference
+
+
+def test_the_eta_is_the_runs_left_at_the_training_time_a_run_took(tmp_path):
+    """Progress estimates the time left from the chunks' own training seconds (shared by
+    the local workers), not from the wall clock since the start: with workers the latter
+    counted Dask's start-up and said 65 s where 6 were left."""
+    events = []
+    study = Study(BASE, grid={"optim.lr": [0.1, 1.0]}, seeds=3)
+    result = study.run(out=tmp_path, plots=False, progress=events.append)
+    first = study.chunks()[0].members
+    ran = result.runs.set_index(["cell", "seed_index"]).loc[
+        [(m.cell, m.seed_index) for m in first], "wall_s"]
+    assert events[0].runs == len(first) and events[-1].eta == 0
+    assert events[0].eta == pytest.approx((study.n_runs() - len(first)) * ran.sum()
+                                          / len(first))

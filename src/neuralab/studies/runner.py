@@ -660,6 +660,8 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
               f"{len(chunks)} {chunk_s} ({len(todo)} to run)\n  -> {folder}", file=sys.stderr,
               flush=True)
 
+    trained = [0.0, 0]  # training seconds and runs of the chunks run here (for the ETA)
+
     def on_result(name: str, result: dict[str, np.ndarray]) -> None:
         chunk = by_name[name]
         _save_chunk(folder / CHUNKS / f"{name}.npz", result)
@@ -667,11 +669,18 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         atomic_write_json(manifest_path, {"chunks": done})
         for m in chunk.members:
             runs_of[m.cell] = runs_of.get(m.cell, 0) + 1
+        trained[0] += float(np.sum(result.get("wall_s", 0.0)))
+        trained[1] += len(chunk.members)
         if report is not None:
             runs = sum(runs_of.values())
             seconds = time.perf_counter() - t0
-            rate = (runs - resumed) / seconds if seconds > 0 else 0.0
-            eta = (total - runs) / rate if rate > 0 else math.inf
+            if scheduler is None:
+                # the runs left at the training seconds a run took so far, shared by the
+                # local workers: Dask's start-up (~2 s) does not stretch the estimate
+                eta = (total - runs) * trained[0] / trained[1] / (workers or 1)
+            else:  # a cluster of unknown size: the rate seen so far
+                rate = (runs - resumed) / seconds if seconds > 0 else 0.0
+                eta = (total - runs) / rate if rate > 0 else math.inf
             cells = sum(1 for n in runs_of.values() if n >= per_cell)
             report(Progress(runs, total, cells, n_cells, seconds, eta))
 
