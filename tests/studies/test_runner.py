@@ -507,3 +507,14 @@ def test_the_eta_is_the_runs_left_at_the_training_time_a_run_took(tmp_path):
     assert events[0].runs == len(first) and events[-1].eta == 0
     assert events[0].eta == pytest.approx((study.n_runs() - len(first)) * ran.sum()
                                           / len(first))
+
+
+def test_a_study_and_its_result_echo_as_one_line(tmp_path):
+    """What a notebook shows for ``study`` and ``res = study.run()``: one line each (the
+    result's dataclass repr printed the runs DataFrame and every curve array)."""
+    study = Study(BASE, grid={"optim.lr": [0.1, 1.0]}, seeds=2, name="lrs")
+    assert repr(study) == "Study(lrs: 2 cells x 2 seeds = 4 runs; optim.lr)"
+    result = study.run(out=tmp_path, plots=False)
+    assert repr(result) == (f"StudyResult({str(result.folder)!r}: lrs: 2 cells x 2 seeds, "
+                            "4 runs; .table(), .compare(key), .runs)")
+    assert "\n" not in repr(result)

@@ -261,6 +261,15 @@ class Study:
     def n_runs(self) -> int:
         return len(self.cells) * len(self.spec.seed_indices())
 
+    def describe(self) -> str:
+        """``"leaky-relu: 4 cells x 200 seeds"``."""
+        cells = "cell" if len(self.cells) == 1 else "cells"
+        return f"{self.name}: {len(self.cells)} {cells} x {len(self.spec.seed_indices())} seeds"
+
+    def __repr__(self) -> str:
+        keys = ", ".join(self.spec.keys()) or "no grid"
+        return f"Study({self.describe()} = {self.n_runs()} runs; {keys})"
+
     # -- files ------------------------------------------------------------------------------
     def to_toml(self) -> str:
         """The resolved study: the base config and the [study] table."""
@@ -589,7 +598,7 @@ def _last_finite(row: np.ndarray) -> float:
 
 
 # -- running and writing ------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class StudyResult:
     """A finished (or partly finished) study: its folder and tables.
 
@@ -601,7 +610,13 @@ class StudyResult:
     study: Study
     runs: Any
     curves: dict[str, np.ndarray] = field(default_factory=dict)
-    _cells: Any = field(default=None, repr=False)
+    _cells: Any = field(default=None)
+
+    def __repr__(self) -> str:
+        # one line where a notebook echoes the result (the dataclass's own repr printed
+        # the runs DataFrame and every curve array)
+        return (f"StudyResult({str(self.folder)!r}: {self.study.describe()}, "
+                f"{len(self.runs)} runs; .table(), .compare(key), .runs)")
 
     def table(self, **kwargs: Any) -> Any:
         """One row per cell with intervals (``stats.cell_table``; the default table is
@@ -656,9 +671,8 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
     report = progress or (None if quiet else _print_progress)
     if not quiet:
         chunk_s = "chunk" if len(chunks) == 1 else "chunks"
-        print(f"study {study.name}: {n_cells} cells x {per_cell} seeds = {total} runs in "
-              f"{len(chunks)} {chunk_s} ({len(todo)} to run)\n  -> {folder}", file=sys.stderr,
-              flush=True)
+        print(f"study {study.describe()} = {total} runs in {len(chunks)} {chunk_s} "
+              f"({len(todo)} to run)\n  -> {folder}", file=sys.stderr, flush=True)
 
     trained = [0.0, 0]  # training seconds and runs of the chunks run here (for the ETA)
 
