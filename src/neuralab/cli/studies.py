@@ -159,10 +159,8 @@ def _print_table(result: Any, table: Any) -> None:
     n_width = 0 if same_n else len(str(max(counts))) + 3
     rest = console.width - n_numbers * (wrap + 3) - n_width - 4
     number = {"max_width": wrap, "overflow": "fold"} if console.width < 100 else {}
-    cells_s = "cell" if len(table) == 1 else "cells"
-    title = f"{result.study.name}: {len(table)} {cells_s}" + (
-        f" x {counts.pop()} seeds" if same_n else "")
-    out = Table(title=title, title_justify="left")
+    out = Table(title=result.study.describe() if same_n else
+                f"{result.study.name}: {len(table)} cells", title_justify="left")
     out.add_column("setting", min_width=max(8, min(widest, rest, 40)), overflow="fold")
     if not same_n:
         out.add_column("n", justify="right")

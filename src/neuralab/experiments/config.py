@@ -530,10 +530,7 @@ def _classes() -> dict[str, type]:
 
 def estimator_class(cfg: ExperimentConfig) -> type:
     """The estimator class a config builds (for ``kind = "ovr"``, its binary model's)."""
-    kind = cfg.model.kind
-    if kind == "ovr":
-        kind = cfg.model.base
-    return _classes()[kind]
+    return _classes()[_kind_and_options(cfg)[0]]
 
 
 REGRESSORS = ("linear", "mlp_regressor")

@@ -396,6 +396,13 @@ class RunFailed(NeuralabError):
         self.exit_code = exit_code
 
 
+def fault_text(exc: BaseException) -> str:
+    """An error on one line: an OSError's file and reason (``chunks/a.npz: File too
+    large``), anything else its message."""
+    where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+    return " ".join(f"{where}{getattr(exc, 'strerror', None) or exc}".split())
+
+
 # errno values of a fault of the machine rather than of the input (exit code 1)
 ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM,
                       errno.EMFILE, errno.ENFILE)
@@ -444,8 +451,7 @@ class Run:
             raise
         except Exception as exc:
             self.reporter.stop()
-            where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
-            text = " ".join(f"{where}{getattr(exc, 'strerror', None) or exc}".split())
+            text = fault_text(exc)
             self._record_failure(text or type(exc).__name__)
             if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
                 saved = resumed_epoch(_checkpoint_or_none(self.run_dir))
@@ -780,6 +786,6 @@ def resume_run(run_dir: str | Path, *, quiet: bool = False, epochs: int | None =
 
 __all__ = ["CHECKPOINT", "FILES", "MetricsFile", "Recorder", "Run", "RunFailed",
            "RunInterrupted", "RunResult", "StopFlag", "append_line", "atomic_write_bytes",
-           "atomic_write_json", "atomic_write_text", "config_header", "history_rows",
+           "atomic_write_json", "atomic_write_text", "config_header", "fault_text", "history_rows",
            "load_checkpoint", "metric_columns", "new_run_dir", "read_summary", "resume_run",
            "resumed_epoch", "run_experiment", "split_state", "versions"]

@@ -350,7 +350,7 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
     # -- hyper-parameters ---------------------------------------------------------------------
     def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
         specs = architecture_layers(self.architecture)
-        if cfg["n_models"] is not None and not self.stacks_members:
+        if cfg["n_models"] is not None:
             raise ValueError(f"n_models={cfg['n_models']!r} is not supported by "
                              "CNNClassifier: its convolution layers have no model axis; "
                              "train the models one by one (or a study of seeds, which does)")

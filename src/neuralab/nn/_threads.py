@@ -129,8 +129,7 @@ def run(fn: Callable[[int, int], None], n_items: int, n_slots: int) -> None:
             fn(i, slot)
 
     pool = _get_pool(n_slots - 1)
-    _single_blas(True)
-    try:
+    with single_blas():
         futures = [pool.submit(work, slot) for slot in range(1, n_slots)]
         try:
             work(0)
@@ -139,8 +138,6 @@ def run(fn: Callable[[int, int], None], n_items: int, n_slots: int) -> None:
                 f.exception()
         for f in futures:
             f.result()
-    finally:
-        _single_blas(False)
 
 
 def _get_pool(size: int) -> ThreadPoolExecutor:

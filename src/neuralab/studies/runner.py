@@ -712,7 +712,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         # Ctrl-C or a stop: "interrupted"; an error in a chunk, a worker or the tables:
         # "failed", with the error's first line. Finished chunks stay; --resume runs the
         # rest (and the tables and figures).
-        from neuralab.experiments.run import ENVIRONMENT_ERRNOS, RunFailed
+        from neuralab.experiments.run import ENVIRONMENT_ERRNOS, RunFailed, fault_text
 
         stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))
         saved = sum(runs_of.values())
@@ -727,10 +727,9 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, StudyInterrupted):
             raise StudyInterrupted(folder, saved, total) from None
         if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise RunFailed(f"{where}{exc.strerror or exc}; the study stopped with {saved} of "
-                            f"{total} runs saved; free some space, then: neuralab study "
-                            f"--resume {folder}", exit_code=1) from None
+            raise RunFailed(f"{fault_text(exc)}; the study stopped with {saved} of {total} "
+                            f"runs saved; free some space, then: neuralab study --resume "
+                            f"{folder}", exit_code=1) from None
         raise
 
 
@@ -782,11 +781,9 @@ def _readable_chunk(path: Path, quiet: bool) -> bool:
     part, edited) is said and run again rather than stopping the study."""
     if not path.is_file():
         return False
-    from neuralab.exceptions import DataError
-
     try:
         _load_chunk(path)
-    except (DataError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # DataError (a bad archive) is a ValueError
         if not quiet:
             print(f"{_first_line(exc) or type(exc).__name__}; it runs again",
                   file=sys.stderr, flush=True)
