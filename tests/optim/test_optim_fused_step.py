@@ -255,3 +255,19 @@ def test_fused_step_large_batch_takes_the_reference_arithmetic(one_blas_thread):
     sb = _train(b, optim.SGD(b, lr=0.1), X, y, n, fused=True)
     for key in sa:
         np.testing.assert_array_equal(sb[key], sa[key], err_msg=key)
+
+
+def test_one_list_of_blas_libraries_holds_numpys_and_scipys():
+    """The thread pool's one-thread sections and the fused step read the same libraries:
+    inside ``single_blas`` both OpenBLAS copies run one thread, so the fused step applies."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from neuralab.nn._threads import blas_libs, single_blas
+
+    paths = [lib.filepath for lib in blas_libs()]
+    assert any("scipy.libs" in p or "scipy" in os.path.dirname(p) for p in paths), paths
+    assert len(paths) >= 2, paths  # NumPy's wheel bundles its own
+    with threadpoolctl.threadpool_limits(2):
+        before = [lib.num_threads for lib in blas_libs()]
+        with single_blas():
+            assert blas_single_threaded()
+        assert [lib.num_threads for lib in blas_libs()] == before  # put back

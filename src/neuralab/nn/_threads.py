@@ -52,7 +52,7 @@ OPENBLAS_SPLIT = 1 << 18
 BLAS_WORK = 1 << 24
 
 _lock = threading.Lock()
-_blas: list[Any] | None = None  # threadpoolctl's controllers of the loaded BLAS libraries
+_blas: list[Any] | bool | None = None  # blas_libs(): the controllers, False without
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0  # a forked child gets a fresh pool (the parent's threads do not exist there)
 _pool_size = 0
@@ -61,18 +61,22 @@ _saved: list[int] = []  # the last one puts the saved counts back
 _held = 1  # inside a section: the thread count the BLAS had before it (what threads() says)
 
 
-def _blas_libs() -> list[Any]:
-    """threadpoolctl's per-library controllers of the BLAS (found once, ~1 ms)."""
+def blas_libs() -> list[Any] | None:
+    """threadpoolctl's controllers of every BLAS in the process, found once (~1 ms); None
+    without threadpoolctl. NumPy's and SciPy's wheels each bundle their own OpenBLAS, and
+    SciPy's (which ``optim.fused`` calls directly) is loaded first so that it is in the list:
+    a thread count is only the process's when both agree."""
     global _blas
     if _blas is None:
         try:
+            import scipy.linalg.blas  # noqa: F401  (loads SciPy's BLAS)
             from threadpoolctl import ThreadpoolController
         except ImportError:  # no threadpoolctl: one thread unless NEURALAB_THREADS says more
-            _blas = []
+            _blas = False
         else:
             _blas = [lib for lib in ThreadpoolController().lib_controllers
                      if lib.user_api == "blas"]
-    return _blas
+    return None if _blas is False else _blas
 
 
 def threads() -> int:
@@ -88,8 +92,7 @@ def threads() -> int:
         return n
     if _single_depth:  # inside a section the BLAS says 1: the process still has _held
         return _held
-    libs = _blas_libs()
-    return max((lib.get_num_threads() or 1 for lib in libs), default=1)
+    return max((lib.get_num_threads() or 1 for lib in blas_libs() or ()), default=1)
 
 
 def slots(n_items: int, work: int) -> int:
@@ -176,16 +179,18 @@ def _single_blas(enter: bool) -> None:
     no products)."""
     global _single_depth, _saved, _held
     with _lock:
-        libs = _blas_libs()
+        libs = blas_libs() or []
         if enter:
             if _single_depth == 0:
                 _saved = [lib.get_num_threads() for lib in libs]
                 _held = max(_saved, default=1)
-                for lib in libs:
-                    lib.set_num_threads(1)
+                for lib, n in zip(libs, _saved, strict=True):
+                    if n != 1:  # a library already at one thread is left alone
+                        lib.set_num_threads(1)
             _single_depth += 1
         else:
             _single_depth -= 1
             if _single_depth == 0:
                 for lib, n in zip(libs, _saved, strict=True):
-                    lib.set_num_threads(n)
+                    if n != 1:
+                        lib.set_num_threads(n)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralab.nn._threads import blas_libs
 from neuralab.nn.containers import Sequential
 from neuralab.nn.linear import Linear
 from neuralab.nn.module import Module
@@ -194,9 +195,6 @@ def _kernels(dtype: np.dtype) -> tuple[Any, Any, Any, Any] | None:
     return _KERNELS[dtype]
 
 
-_BLAS_LIBS: Any = None  # threadpoolctl handles of the loaded BLAS libraries, or False
-
-
 def blas_single_threaded() -> bool:
     """True when every BLAS library loaded in this process runs a single thread.
 
@@ -207,18 +205,9 @@ def blas_single_threaded() -> bool:
     installed the live thread counts are read (~1 µs); without it, the environment
     (``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` = 1) or a one-core machine decide.
     """
-    global _BLAS_LIBS
-    if _BLAS_LIBS is None:
-        blas_kernel("gemm", np.dtype(np.float32))  # load SciPy's BLAS first, so it is seen
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _BLAS_LIBS = False
-        else:
-            _BLAS_LIBS = [lib for lib in ThreadpoolController().lib_controllers
-                          if lib.user_api == "blas"]
-    if _BLAS_LIBS is False:
+    libs = blas_libs()
+    if libs is None:
         env = os.environ
         return (os.cpu_count() == 1 or env.get("OPENBLAS_NUM_THREADS") == "1"
                 or (env.get("OMP_NUM_THREADS") == "1" and "OPENBLAS_NUM_THREADS" not in env))
-    return all(lib.num_threads == 1 for lib in _BLAS_LIBS)
+    return all(lib.num_threads == 1 for lib in libs)
