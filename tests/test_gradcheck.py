@@ -98,3 +98,22 @@ def test_check_module_leaves_parameters_untouched() -> None:
     check_module(layer, rng.normal(size=(4, 3)))
     for k, v in layer.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
+
+
+def test_check_module_refuses_a_float32_layer_by_name() -> None:
+    """A default (float32) layer would report a relative error near 1 that is pure round-off:
+    a student must be told to use float64, not shown a 'wrong' gradient."""
+    x = np.random.default_rng(0).normal(size=(2, 2, 6, 6))
+    with pytest.raises(ValueError, match=r"check_module: Conv2d has float32 .*float64"):
+        check_module(nn.Conv2d(2, 3, 3, rng=0), x)
+    assert check_module(nn.Conv2d(2, 3, 3, rng=0).astype(np.float64), x).max_error < 1e-6
+    assert check_module(nn.ReLU(), x + 0.5).max_error < 1e-6  # no parameters: x's float64
+
+
+def test_check_in_range_names_a_value_that_is_not_a_number() -> None:
+    from neuralab._checks import check_in_range
+
+    for bad in ("0.5", None, [0.5]):
+        with pytest.raises(ValueError, match=r"p=.* is not allowed; it must lie in \[0, 1\)"):
+            check_in_range("p", bad, 0, 1)
+    assert check_in_range("p", 0.5, 0, 1) == 0.5

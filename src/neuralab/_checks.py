@@ -44,12 +44,14 @@ def check_positive(name: str, value: Any, *, strict: bool = True, integer: bool 
 
 def check_in_range(name: str, value: Any, low: float, high: float, *, closed: str = "left") -> Any:
     """Require ``low <= value < high`` (``closed`` = 'left', 'right', 'both' or 'neither')."""
-    lo_ok = value >= low if closed in ("left", "both") else value > low
-    hi_ok = value <= high if closed in ("right", "both") else value < high
     lb = "[" if closed in ("left", "both") else "("
     rb = "]" if closed in ("right", "both") else ")"
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or not (lo_ok and hi_ok):
+    if ok:  # (a string would raise Python's bare TypeError at the comparison)
+        lo_ok = value >= low if closed in ("left", "both") else value > low
+        hi_ok = value <= high if closed in ("right", "both") else value < high
+        ok = bool(np.isfinite(value) and lo_ok and hi_ok)
+    if not ok:
         raise ValueError(f"{name}={value!r} is not allowed; it must lie in {lb}{low}, {high}{rb}")
     return value
 

@@ -96,6 +96,12 @@ def check_module(
     A ``Sequential`` is asked for its input gradient (``backward(g, input_grad=True)``), which
     it skips by default; a ``Linear(input_grad=False)`` has none to check.
     """
+    low = sorted({str(p.dtype) for _, p, _ in module.named_parameters() if p.dtype != np.float64})
+    if low:  # a float32 layer's round-off (~1e-7) swamps an h = 1e-6 difference
+        raise ValueError(
+            f"check_module: {type(module).__name__} has {', '.join(low)} parameters; finite "
+            "differences need float64: build it with dtype=np.float64 or call "
+            "module.astype(np.float64)")
     x = np.array(x, dtype=np.float64)
     out = module.forward(x)
     R = np.random.default_rng(seed).normal(size=np.shape(out))

@@ -185,3 +185,21 @@ def test_build_estimator_gives_one_vs_rest_or_its_base():
     assert isinstance(base, LogisticRegression) and base.callbacks == ["cb"]
     assert base.epochs == ovr.estimator.epochs == 4
     assert isinstance(build_estimator(parse_config({}), base=True), MLPClassifier)
+
+
+def test_a_cnn_layer_list_config_round_trips_and_refuses_a_named_architecture_beside_it():
+    """The resolved config of a layer list (what a run folder keeps) loads again — it used to
+    carry the default architecture too, which a check for both keys would then refuse — and
+    a user who writes both, even the default name, is told."""
+    layers = [{"type": "conv2d", "out": 4, "kernel": 3}, {"type": "relu"}, {"type": "flatten"}]
+    cfg = parse_config({"data": {"name": "digits"}, "model": {"kind": "cnn", "layers": layers}})
+    text = cfg.to_toml()
+    assert "architecture" not in text
+    again = parse_config(tomllib.loads(text))
+    assert again.model.layers == cfg.model.layers and again.model.architecture is None
+    named = parse_config({"data": {"name": "digits"}, "model": {"kind": "cnn"}})
+    assert named.model.architecture == "lenet5"
+    assert parse_config(tomllib.loads(named.to_toml())).model.architecture == "lenet5"
+    with pytest.raises(ConfigError, match=r"model\.architecture='lenet5' and model\.layers"):
+        parse_config({"data": {"name": "digits"},
+                      "model": {"kind": "cnn", "architecture": "lenet5", "layers": layers}})

@@ -232,6 +232,14 @@ BAD_INPUT = [
      r"C = 3"),
     (lambda: nn.Dropout2d(), (2, 4), r"Dropout2d.*\(B, C, H, W\)"),
     (lambda: nn.Flatten(), (3,), r"Flatten.*at least 2 axes"),
+    # an empty batch is refused by name (it was a ZeroDivisionError inside the blocking)
+    (lambda: nn.Conv2d(1, 6, 5), (0, 1, 28, 28), r"Conv2d\(1, 6, kernel_size=5\) got input "
+     r"of shape \(0, 1, 28, 28\).*empty batch: it needs at least one sample"),
+    (lambda: nn.Conv1d(1, 2, 3), (0, 1, 5), r"Conv1d.*\(0, 1, 5\).*empty batch"),
+    # MNIST as it arrives, (B, H, W): the missing channel axis is named, with the fix
+    (lambda: nn.Conv2d(1, 6, 5), (64, 28, 28), r"shape \(64, 28, 28\).*no channel axis\? "
+     r"add it: x\[:, None\]"),
+    (lambda: nn.MaxPool2d(2), (64, 28, 28), r"MaxPool2d.*no channel axis\? add it"),
 ]
 
 
@@ -257,6 +265,51 @@ def test_bad_input_names_layer_shape_and_what_is_allowed(make, shape, match) -> 
 def test_bad_settings(make, match) -> None:
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_an_undilated_layers_error_shows_no_dilation_formula() -> None:
+    """A pool (no dilation) or an undilated convolution that is larger than its input: the
+    message speaks of its kernel, without the dilation formula that does not apply."""
+    for layer, x in ((nn.MaxPool2d(3), np.zeros((1, 1, 2, 2))),
+                     (nn.Conv1d(1, 1, 5), np.zeros((1, 1, 4)))):
+        with pytest.raises(ValueError, match="kernel's extent") as info:
+            layer.forward(x)
+        assert "dilation" not in str(info.value)
+    with pytest.raises(ValueError, match=r"extent 7 \(dilation·\(kernel − 1\) \+ 1\)"):
+        nn.Conv1d(1, 1, 3, dilation=3).forward(np.zeros((1, 1, 6)))
+
+
+@pytest.mark.parametrize(("make", "error", "match"), [
+    (lambda: nn.Conv2d(1, 2, 3, bias="no"), TypeError,
+     r"Conv2d: bias='no' is not allowed; it must be True or False"),
+    (lambda: nn.Conv1d(1, 2, 3, init="bogus"), ValueError, r"Conv1d: init='bogus' is not "
+     r"allowed; choose one of"),
+    (lambda: nn.Conv2d(1, 2, 3, dtype=np.int32), ValueError, r"Conv2d: dtype=.*int32.* "
+     r"float dtype"),
+    (lambda: nn.BatchNorm2d(0), ValueError, r"BatchNorm2d: num_features=0 is not allowed; it "
+     r"must be an integer > 0"),
+    (lambda: nn.BatchNorm2d(4, eps=0), ValueError, r"BatchNorm2d: eps=0 .* > 0"),
+    (lambda: nn.BatchNorm2d(4, momentum=2), ValueError, r"BatchNorm2d: momentum=2 .*\[0\.0, "
+     r"1\.0\]"),
+    (lambda: nn.BatchNorm2d(4, momentum="0.1"), ValueError, r"BatchNorm2d: momentum='0\.1'"),
+    (lambda: nn.BatchNorm2d(4, dtype=int), ValueError, r"BatchNorm2d: dtype="),
+    (lambda: nn.Dropout2d(p=1.5), ValueError, r"Dropout2d: p=1\.5 is not allowed; it must "
+     r"lie in \[0\.0, 1\.0\)"),
+    (lambda: nn.Dropout2d(p="0.5"), ValueError, r"Dropout2d: p='0\.5' is not allowed"),
+    (lambda: nn.Dropout(p=-0.1), ValueError, r"Dropout: p=-0\.1 .*\[0\.0, 1\.0\)"),
+])
+def test_bad_settings_name_the_layer(make, error, match) -> None:
+    """Every constructor error starts with the layer's class; a wrong type (a str for a
+    bool) is a TypeError, a str for a number a ValueError, never Python's bare
+    "'>=' not supported"."""
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_flatten_and_pools_pass_an_empty_batch_through() -> None:
+    x = np.zeros((0, 3, 4, 4))
+    out = nn.Flatten().forward(nn.MaxPool2d(2).forward(x))
+    assert out.shape == (0, 12)
 
 
 def test_batchnorm2d_needs_two_values_per_channel_in_training() -> None:

@@ -38,3 +38,23 @@ def test_the_repl_shows_the_table_once_and_one_line_after_it() -> None:
     assert done.stdout.count("total parameters: 17") == 1, done.stdout
     assert "Summary(3 layers, 17 parameters)" in done.stdout
     assert "SummaryRow(" not in done.stdout
+
+
+def test_summary_between_forward_and_backward_leaves_the_network_as_it_was() -> None:
+    """A student's forward, a look at the summary, then backward: the gradients are those of
+    the forward's batch (summary once left the layers' caches holding its one sample, and
+    backward then failed with a shape error), and train mode and the weights are kept."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 1, 8, 8))
+    g = rng.standard_normal((5, 3))
+    net, twin = small_cnn(np.random.default_rng(1)), small_cnn(np.random.default_rng(1))
+    for n in (net, twin):
+        n.forward(x)
+    nn.summary(net, input_shape=(1, 8, 8), print_table=False)
+    dx = net.backward(g, input_grad=True)
+    np.testing.assert_array_equal(dx, twin.backward(g, input_grad=True))
+    for (name, p, d), (_, p2, d2) in zip(net.named_parameters(), twin.named_parameters(),
+                                         strict=True):
+        np.testing.assert_array_equal(d, d2, err_msg=name)
+        np.testing.assert_array_equal(p, p2, err_msg=name)
+    assert all(m.training for m in net.modules())

@@ -62,3 +62,23 @@ def test_feature_maps_figure_shows_the_input_first_and_its_class(net):
                                         "0: Conv2d + ReLU")
     later = viz.plot_feature_maps(net, x, layer=1)
     assert later.axes[0].texts[0].get_text() == "map 0"
+
+
+def test_a_1d_networks_maps_and_filters_are_one_row_per_channel():
+    """Conv1d: the maps of one signal are one image, a row per channel (not 1-pixel strips
+    in a mosaic, unreadable), under a line plot of the input; the filters a row each."""
+    rng = np.random.default_rng(0)
+    net = nn.Sequential(nn.Conv1d(1, 5, kernel_size=3, stride=2, rng=rng), nn.ReLU(),
+                        nn.Flatten(), nn.Linear(5 * 19, 3, rng=rng))
+    x = rng.standard_normal((1, 40))
+    fig = viz.plot_feature_maps(net, x, label="2")
+    signal_ax, maps_ax = fig.axes[:2]
+    np.testing.assert_allclose(signal_ax.lines[0].get_ydata(), x[0])
+    shown = maps_ax.images[0].get_array()
+    np.testing.assert_allclose(shown, feature_maps(net, x)[0][1][:, 0], rtol=1e-6)
+    assert shown.shape == (5, 19) and maps_ax.get_ylabel() == "channel"
+    assert fig._suptitle.get_text() == ("feature maps of one input (class 2) after layer "
+                                        "0: Conv1d + ReLU")
+    filters = viz.plot_conv_filters(net)
+    np.testing.assert_allclose(filters.axes[0].images[0].get_array(),
+                               net[0].params["weight"][:, 0])

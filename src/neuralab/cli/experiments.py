@@ -19,7 +19,7 @@ import typer
 
 from neuralab.cli._app import app, fail
 from neuralab.cli._command import SHORT_HELP, Command, Group
-from neuralab.models.hyperparams import flag_help
+from neuralab.models.hyperparams import MODEL_KINDS, flag_help
 
 config_app = typer.Typer(help=SHORT_HELP["config"], cls=Group,
                          no_args_is_help=True, rich_markup_mode=None)
@@ -105,7 +105,7 @@ def train_cmd(
         "--root", metavar="DIR", help="Data folder (MNIST IDX files).")] = None,
     model: Annotated[str | None, typer.Option(
         "--model", metavar="KIND",
-        help="perceptron, logistic, linear, mlp, mlp_regressor or ovr.")] = None,
+        help=f"{', '.join(MODEL_KINDS)} or ovr.")] = None,
     hidden: Annotated[str | None, typer.Option(
         "--hidden", "--dnn_hidden_units", "--dnn-hidden-units", metavar="SIZES",
         help=flag_help("hidden") + " E.g. 20,20.")] = None,

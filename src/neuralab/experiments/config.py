@@ -266,18 +266,23 @@ class CNNModel(_Section):
     (``{type = "conv2d", out = 6, kernel = 5}``) that replaces it (neuralab.models.cnn)."""
 
     kind: Literal["cnn"] = "cnn"
-    architecture: _choices("architecture", "cnn") = hp.default("architecture", "cnn")
+    #: None with a layer list (the resolved config then shows the layers alone), else the
+    #: table's default when not given
+    architecture: _choices("architecture", "cnn") | None = None
     layers: list[dict[str, Any]] | None = None
 
     @model_validator(mode="after")
     def _layers(self) -> CNNModel:
         _table_check(self, "model", "cnn")
-        if self.layers is not None:
+        if self.layers is None:
+            if self.architecture is None:
+                self.architecture = hp.default("architecture", "cnn")
+        else:
             from neuralab.models.cnn import check_layers
 
-            if self.architecture != hp.default("architecture", "cnn"):
-                raise ConfigError("model.architecture and model.layers are both set; give a "
-                                  "named architecture or a layer list")
+            if self.architecture is not None:
+                raise ConfigError(f"model.architecture={self.architecture!r} and model.layers "
+                                  "are both set; give a named architecture or a layer list")
             try:
                 check_layers(self.layers, "model.layers")
             except ValueError as exc:

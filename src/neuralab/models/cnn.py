@@ -3,7 +3,8 @@ with softmax cross-entropy, trained by the shared loop like the MLPs (any optimi
 schedule, batch size, L1/L2, flooding, early stopping, target accuracy, history,
 save/load, resume).
 
-Inputs are channels first, as PyTorch: images ``(n, C, H, W)``, signals ``(n, C, L)``. Flat
+Inputs are channels first, as PyTorch: images ``(n, C, H, W)``, signals ``(n, C, L)``; a
+2-D network reads ``(n, H, W)`` as one-channel images ``(n, 1, H, W)``. Flat
 rows ``(n, d)`` are accepted too and read as one channel: a square ``(1, √d, √d)`` image for
 a 2-D network, a ``(1, d)`` signal for a 1-D one (digits' 64 pixels → 8×8, mnist1d's 40
 → 1×40); give images of another shape as ``(n, C, H, W)``. Internally the estimator keeps
@@ -53,6 +54,7 @@ LAYER_KEYS: dict[str, dict[str, Any]] = {
 _SPATIAL = {"conv2d": 2, "conv1d": 1, "maxpool2d": 2, "avgpool2d": 2, "maxpool1d": 1,
             "avgpool1d": 1, "batchnorm2d": 2, "dropout2d": 2}
 _RELU_LIKE = ("relu", "leaky_relu")
+_POOLS = ("maxpool2d", "avgpool2d", "maxpool1d", "avgpool1d")
 
 #: the named architectures, as layer specs (the output Linear is added to each)
 ARCHITECTURES: dict[str, list[dict[str, Any]]] = {
@@ -144,6 +146,11 @@ def check_layers(specs: Any, name: str = "layers") -> list[dict[str, Any]]:
                                      f"number in {rng}")
                 value = float(value)
             full[key] = value
+        if kind in _POOLS and any(2 * p > k for p, k in zip(full["padding"], full["kernel"],
+                                                              strict=True)):
+            raise ValueError(f"{where}.padding={spec['padding']!r} is not allowed with "
+                             f"kernel={spec['kernel']!r}; a pool's padding must be at most "
+                             "half its kernel")
         out.append(full)
     return out
 
@@ -264,8 +271,8 @@ class Images(Module):
     def backward_params(self, grad_out: np.ndarray) -> None:
         return None
 
-    def __repr__(self) -> str:
-        return f"Images({', '.join(map(str, self.shape))})"
+    def extra_repr(self) -> str:  # repr, nn.summary and the report: Images(1, 8, 8)
+        return ", ".join(map(str, self.shape))
 
 
 def _build_layers(specs: list[dict[str, Any]], input_shape: tuple[int, ...], n_out: int,
@@ -364,9 +371,12 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
         # nested lists may hold images; anything else (sparse matrices, frames, 1-D or 5-D
         # arrays) goes to check_X as given, which names the problem as for every estimator
         arr = np.asarray(X) if isinstance(X, (list, tuple)) else X
-        shape = None
+        shape, added = None, False
         if isinstance(arr, np.ndarray) and arr.ndim in (3, 4):
             shape = tuple(int(s) for s in arr.shape[1:])
+            added = arr.ndim == 3 and self._spatial_dims() == 2
+            if added:
+                shape = (1, *shape)  # (n, H, W) to a 2-D network: one channel, as MNIST
             fitted = getattr(self, "input_shape_", None) if n_features is not None else None
             if fitted is not None and shape != fitted:
                 raise ValueError(f"{name} holds inputs of shape {_shape_str(shape)}, but "
@@ -376,8 +386,17 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
         else:
             arr = X
         if n_features is None:  # fitting: remember the shape the data gave
-            self._data_shape = shape
+            self._data_shape, self._channel_added = shape, added  # (added: _build_net's hint)
         return check_X(arr, dtype=dtype, owner=owner, n_features=n_features, name=name)
+
+    def _spatial_dims(self) -> int | None:
+        """2 or 1: the dimensions of the architecture's first convolution or pool (None:
+        none, or an architecture that fit() will refuse with its own message)."""
+        try:
+            specs = architecture_layers(self.architecture)
+        except ValueError:
+            return None
+        return next((_SPATIAL[s["type"]] for s in specs if s["type"] in _SPATIAL), None)
 
     def _input_shape(self, n_features: int, specs: list[dict[str, Any]],
                      meta: dict[str, np.ndarray] | None) -> tuple[int, ...]:
@@ -414,8 +433,11 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
             # a named architecture on inputs it does not fit (LeNet-5 on 8×8 digits): say
             # which names do fit
             shape = self.input_shape_
-            fits = [name for name, specs in ARCHITECTURES.items() if _fits(specs, shape)]
-            hint = (f"; the architectures that fit {_shape_str(shape)} inputs: "
+            # X as given: (n, L) signals of (n, 1, L) were read as 1×1×L images
+            given = shape[1:] if getattr(self, "_channel_added", False) else shape
+            fits = [name for name, specs in ARCHITECTURES.items()
+                    if _fits(specs, shape) or _fits(specs, given)]
+            hint = (f"; the architectures that fit {_shape_str(given)} inputs: "
                     f"{', '.join(map(repr, fits))}" if fits else "")
             raise ValueError(f"architecture={self.architecture!r} does not fit inputs of "
                              f"{_shape_str(shape)}: {exc}{hint}") from None
@@ -450,8 +472,9 @@ CNNClassifier.__doc__ = """Convolutional network classifier: softmax output, cro
     random_state, verbose, callbacks : as :class:`~neuralab.models.MLPClassifier`.
     n_models : must stay None (the convolution layers have no ensemble axis).
 
-    X is ``(n, C, H, W)`` images or ``(n, C, L)`` signals, channels first; flat rows
-    ``(n, d)`` are read as one square channel (2-D networks) or a ``(1, d)`` signal (1-D).
+    X is ``(n, C, H, W)`` images or ``(n, C, L)`` signals, channels first; a 2-D network
+    reads ``(n, H, W)`` as one channel; flat rows ``(n, d)`` are read as one square channel
+    (2-D networks) or a ``(1, d)`` signal (1-D).
     ``input_shape_`` is the shape the network reads.
 
     Examples

@@ -32,10 +32,11 @@ class BatchNorm1d(Module):
         dtype: type | np.dtype = np.float32,
     ) -> None:
         super().__init__()
-        check_positive("num_features", num_features, integer=True)
-        check_in_range("momentum", momentum, 0.0, 1.0, closed="both")
-        check_positive("eps", eps)
-        dtype = check_float_dtype(dtype)
+        name = type(self).__name__  # errors name the layer: "BatchNorm2d: eps=0 is not ..."
+        check_positive(f"{name}: num_features", num_features, integer=True)
+        check_in_range(f"{name}: momentum", momentum, 0.0, 1.0, closed="both")
+        check_positive(f"{name}: eps", eps)
+        dtype = check_float_dtype(dtype, f"{name}: dtype")
         self.num_features, self.momentum, self.eps = int(num_features), momentum, eps
         self.affine, self.n_models = affine, n_models
         shape = member_shape(n_models, num_features)

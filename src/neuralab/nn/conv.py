@@ -87,13 +87,19 @@ def refuse_input(layer: Module, shape: tuple[int, ...], nd: int, channels: int |
     axes = "(B, C, L)" if nd == 1 else "(B, C, H, W)"
     need = f"{axes} with C = {channels}" if channels is not None else axes
     msg = f"{describe(layer)} got input of shape {shape}; it needs {need}"
-    if len(shape) == nd + 3:
-        msg += " (ensembles, a leading model axis, are not supported by the CNN layers)"
+    hints = []
+    if len(shape) == nd + 2 and shape[0] == 0:
+        hints.append("an empty batch: it needs at least one sample")
+    elif len(shape) == nd + 3:
+        hints.append("ensembles, a leading model axis, are not supported by the CNN layers")
     elif len(shape) == 2 and nd == 2:
-        msg += " (flattened images? reshape them to (B, C, H, W))"
-    elif len(shape) == nd + 1 and (channels is None or shape[0] == channels):
-        msg += " (one sample? add the batch axis: x[None])"
-    return ValueError(msg)
+        hints.append("flattened images? reshape them to (B, C, H, W)")
+    elif len(shape) == nd + 1:
+        if channels is None or shape[0] == channels:
+            hints.append("one sample? add the batch axis: x[None]")
+        if channels in (None, 1):
+            hints.append("no channel axis? add it: x[:, None]")
+    return ValueError(msg + (f" ({'; '.join(hints)})" if hints else ""))
 
 
 class Windows:
@@ -112,11 +118,13 @@ class Windows:
         if any(e > n for e, n in zip(extent, self.padded, strict=True)):
             last = slice(2 - nd, 2)  # a 1-D layer's height of 1 is not shown
             dims = "×".join(map(str, size[last]))
+            # the formula only where a dilation makes the extent differ from the kernel
+            how = " (dilation·(kernel − 1) + 1)" if any(d != 1 for d in dilation) else ""
             raise ValueError(
                 f"{describe(layer)}: input of size {dims} padded to "
                 f"{'×'.join(map(str, self.padded[last]))} is smaller than the kernel's extent "
-                f"{'×'.join(map(str, extent[last]))} (dilation·(kernel − 1) + 1); the padded "
-                "input must be at least as large as the kernel's extent")
+                f"{'×'.join(map(str, extent[last]))}{how}; the padded input must be at least "
+                "as large as the kernel's extent")
         self.out = tuple((n - e) // s + 1
                          for n, e, s in zip(self.padded, extent, stride, strict=True))
         (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, self.out
@@ -148,10 +156,15 @@ class _ConvNd(Module):
         if isinstance(rng, Sequence) and not isinstance(rng, (str, bytes)):
             raise ValueError(f"{name}: rng as a list of generators (an ensemble) is not "
                              "supported by the CNN layers; pass one Generator, an int or None")
-        dtype = check_float_dtype(dtype)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"{name}: bias={bias!r} is not allowed; it must be True or False")
+        dtype = check_float_dtype(dtype, f"{name}: dtype")
         self.init, self.use_bias = init, bool(bias)
-        w, b = init_conv(init, as_generator(rng), self.out_channels, self.in_channels,
-                         self.kernel_size, std)
+        try:
+            w, b = init_conv(init, as_generator(rng), self.out_channels, self.in_channels,
+                             self.kernel_size, std)
+        except ValueError as exc:  # a bad init or std: say which layer
+            raise ValueError(f"{name}: {exc}") from None
         self.params["weight"] = np.ascontiguousarray(w, dtype=dtype)
         if bias:
             self.params["bias"] = np.ascontiguousarray(b, dtype=dtype)
@@ -195,7 +208,7 @@ class _ConvNd(Module):
         W = self._params["weight"]
         if type(x) is not np.ndarray or x.dtype is not W.dtype:
             x = as_dtype(x, W.dtype, self)  # float64 data into a float32 layer, ints, lists
-        if x.ndim != self._nd + 2 or x.shape[1] != self.in_channels:
+        if x.ndim != self._nd + 2 or x.shape[1] != self.in_channels or not len(x):
             raise refuse_input(self, x.shape, self._nd, self.in_channels)
         x4 = x if self._nd == 2 else x[:, :, None, :]
         B, C, H, Wd = x4.shape

@@ -23,7 +23,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, *, rng: RngLike = None) -> None:
         super().__init__()
-        check_in_range("dropout p", p, 0.0, 1.0, closed="left")
+        # "Dropout2d: p=1.5 is not allowed; ..."
+        check_in_range(f"{type(self).__name__}: p", p, 0.0, 1.0, closed="left")
         self.p = float(p)
         self._gens = as_member_generators(rng)
         self._rng = None if self._gens is not None else as_generator(rng)

@@ -22,6 +22,8 @@ class Flatten(Module):
             raise ValueError(f"{describe(self)} got input of shape {x.shape}; it needs "
                              "(B, …) with at least 2 axes")
         self._x = x
+        if not len(x):  # an empty batch: -1 cannot be inferred from 0 elements
+            return x.reshape(0, int(np.prod(x.shape[1:])))
         return x.reshape(x.shape[0], -1)  # a copy only when x is not C-ordered
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,16 @@ def _leaves(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
         yield prefix.rstrip(".") or type(module).__name__, module
 
 
+def _copy_or_none(net: Module) -> Module | None:
+    """A deep copy of ``net`` (its caches then stay those of the user's last forward), or
+    None for a network that cannot be copied (a student's layer holding a file, a lock):
+    that one runs the sample itself, its caches then hold the sample."""
+    try:
+        return copy.deepcopy(net)
+    except Exception:  # any failure to copy: run the original
+        return None
+
+
 def summary(net: Module, input_shape: Sequence[int] = (1, 28, 28), *,
             file: TextIO | None = None, print_table: bool = True) -> Summary:
     """Run one zero sample of ``input_shape`` (no batch axis: ``(C, H, W)``, ``(C, L)`` or
@@ -63,19 +74,22 @@ def summary(net: Module, input_shape: Sequence[int] = (1, 28, 28), *,
     parameter count; print them as a table (to ``file``, default stdout) and return the rows
     (a :class:`Summary`: a list whose ``str`` is the table).
 
-    The layers' modes are restored afterwards; running statistics are not touched (eval
-    mode), but the layers' caches hold this forward pass.
+    ``net`` itself is left as it was: the sample runs through a copy, so a ``forward`` /
+    ``summary`` / ``backward`` sequence still back-propagates the batch of the ``forward``
+    (the layers' caches, modes and running statistics are not touched).
     """
     shape = tuple(input_shape)
     if not shape or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
         raise ValueError(f"summary: input_shape={input_shape!r} is not allowed; give the "
                          "shape of one sample as positive ints, e.g. (1, 28, 28)")
-    modes = [(m, m.training) for m in net.modules()]
+    clone = _copy_or_none(net)
+    run = clone if clone is not None else net
+    modes = [(m, m.training) for m in run.modules()]
     rows: list[SummaryRow] = []
-    x = np.zeros((1, *shape), net.dtype or np.float32)
+    x = np.zeros((1, *shape), run.dtype or np.float32)
     try:
-        net.eval()
-        for name, layer in _leaves(net, ""):
+        run.eval()
+        for name, layer in _leaves(run, ""):
             x = layer.forward(x)
             rows.append(SummaryRow(name, describe(layer), tuple(x.shape[1:]),
                                    layer.n_parameters()))

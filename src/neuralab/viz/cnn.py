@@ -41,6 +41,10 @@ def plot_conv_filters(model: Any, *, max_filters: int = 64, title: str | None = 
     channels = W.shape[1]
     heading = title or (f"first-layer filters ({W.shape[2]}×{W.shape[3]}"
                         f"{', input channel 0' if channels > 1 else ''}; red +, blue −)")
+    if W.shape[2] == 1:  # Conv1d: one row per filter (1-pixel strips in a mosaic are lost)
+        return _rows_figure(W[:, 0, 0], None, cmap=mpl.colormaps["RdBu_r"], vmin=-lim,
+                            vmax=lim, cbar_label="weight", ylabel="filter",
+                            xlabel="tap (kernel position)", title=heading)
     return _mosaic(tiles, [f"filter {i}" for i in range(len(tiles))], min(len(tiles), 8),
                    cmap=mpl.colormaps["RdBu_r"], vmin=-lim, vmax=lim, cbar_label="weight",
                    title=heading)
@@ -86,19 +90,54 @@ def plot_feature_maps(model: Any, x: np.ndarray, *, layer: int = 0, max_maps: in
     lo, hi = float(m.min()), float(m.max())
     if lo == hi:
         hi = lo + 1.0
-    tiles, labels = list(m), [f"map {i}" for i in range(len(m))]
     image = np.asarray(x, dtype=float)
+    what = "one input" if label is None else f"one input (class {label})"
+    if m.shape[1] == 1:  # Conv1d: the signal above, then one row per channel
+        heading = title or f"feature maps of {what} after layer {name}"
+        signal = image.reshape(-1, image.shape[-1])[0]  # (C, L) or (L,): channel 0
+        return _rows_figure(m[:, 0], signal, cmap=mpl.colormaps["viridis"], vmin=lo,
+                            vmax=hi, cbar_label="activation", ylabel="channel",
+                            xlabel="position (after the layer's stride)", title=heading)
+    tiles, labels = list(m), [f"map {i}" for i in range(len(m))]
     image = image[0] if image.ndim == 3 else image[None] if image.ndim == 1 else image
     if image.shape == m.shape[1:]:  # what the maps are of, beside them
         span = float(image.max() - image.min()) or 1.0
         tiles, labels = [lo + (image - image.min()) / span * (hi - lo), *tiles], [
             "input", *labels]
-    what = "one input" if label is None else f"one input (class {label})"
     heading = title or f"feature maps of {what} after layer {name}"
     cols = min(len(tiles), 9 if len(tiles) % 8 == 1 else 8)  # 16 maps + the input: 9 + 8
     return _mosaic(tiles, labels, cols, cmap=mpl.colormaps["viridis"],
                    vmin=lo, vmax=hi, cbar_label="activation (input: its own scale)"
                    if labels[0] == "input" else "activation", title=heading)
+
+
+def _rows_figure(rows: np.ndarray, signal: np.ndarray | None, *, cmap: Any, vmin: float,
+                 vmax: float, cbar_label: str, ylabel: str, xlabel: str, title: str) -> Any:
+    """1-D layers: ``rows (n, L)`` as one image, a row per filter or channel (numbered), with
+    a colour bar; ``signal`` (the input, channel 0), when given, as a line above it."""
+    from matplotlib.ticker import MaxNLocator
+
+    from neuralab.viz._figure import new_figure
+
+    n = len(rows)
+    fig = new_figure((7.0, min(9.0, 1.6 + 0.22 * n + (1.3 if signal is not None else 0))))
+    if signal is not None:
+        top, ax = fig.subplots(2, 1, height_ratios=[1, max(1.5, n / 6)])
+        top.plot(np.arange(len(signal)), signal, color="#0072B2", lw=1.2)
+        top.set_title("input (channel 0)", fontsize="small")
+        top.set_xlabel("position", fontsize="small")
+        top.margins(x=0)
+    else:
+        ax = fig.subplots()
+    im = ax.imshow(rows, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
+                   interpolation="nearest")
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel(xlabel)
+    ax.set_yticks(range(0, n, max(1, n // 8)))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # positions and taps are whole
+    fig.colorbar(im, ax=ax).set_label(cbar_label, fontsize="small")
+    fig.suptitle(title, fontsize="medium")
+    return fig
 
 
 __all__ = ["conv_filters", "feature_maps", "plot_conv_filters", "plot_feature_maps"]
