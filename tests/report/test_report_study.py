@@ -321,3 +321,37 @@ def test_twelve_long_cells_fit_1400_pixels_in_chromium(tmp_path):
     assert len(widths) == 1 + 1 + 3  # the cell table and one comparison table per key
     assert len(images) == len(PLOTS) and all(w > 0 for w in images)
     assert not errors, errors
+
+
+def test_a_zero_width_rate_interval_is_marked_and_explained(tmp_path):
+    """2/2 seeds against 0/2: every bootstrap resample gives +100 pp, and the report showed
+    "+100.0 pp [+100.0, +100.0]" beside an exact test of p = 0.5 as if the difference were
+    certain. The percentile fallback is marked (†) with a note pointing to the Wilson
+    intervals, and a log-rank test that has nothing to test says why."""
+    folder = make_study(tmp_path / "s", keys=("model.activation",),
+                        cells=(("relu",), ("tanh",), ("sigmoid",)), successes=(2, 0, 0),
+                        seeds=2)
+    runs = pd.read_csv(folder / "runs.csv")
+    table = S.compare(runs, "model.activation", metrics=["final_test_acc"])
+    first = table.iloc[0]
+    assert first["rate_diff_method"] == "percentile"
+    assert first["rate_diff_low"] == first["rate_diff_high"] == first["rate_diff"] == 1.0
+    text = text_of(write_study_report(folder, tmp_path / "r.md", plots=False))
+    assert "+100.0 pp [+100.0, +100.0] †" in text
+    assert "† percentile bootstrap interval: every resample gave" in text
+    assert "Wilson intervals" in text.split("### model.activation")[1]
+    assert "log-rank (epochs): no seed reached the target" in text  # tanh vs sigmoid
+    assert "log-rank (epochs) p = –" not in text
+
+
+def test_a_single_run_cell_says_why_it_has_no_interval(tmp_path):
+    """With seeds = 1 the means stood alone ("mean 92.5 %") with no word on the missing
+    interval; the table now says why."""
+    folder = make_study(tmp_path / "s", keys=("model.activation",),
+                        cells=(("relu",), ("tanh",)), successes=(1, 0), seeds=1)
+    text = text_of(write_study_report(folder, tmp_path / "r.md", plots=False))
+    cells = text.split("## Cells")[1].split("## Comparisons")[0]
+    assert "single run has no bootstrap interval" in cells
+    many = text_of(write_study_report(make_study(tmp_path / "m"), tmp_path / "m.md",
+                                      plots=False))
+    assert "single run" not in many

@@ -278,6 +278,29 @@ def test_bad_input_in_python_is_a_value_error(kwargs):
         Study(BASE, **{"seeds": 2, **kwargs})
 
 
+def test_an_empty_grid_is_a_value_error_and_nothing_written(tmp_path):
+    """``grid={}`` ran 30 seeds of the base config into a new folder; it is bad input, as
+    the issue lists it, with or without seeds. A study of the base config alone is asked
+    for with no grid at all."""
+    for seeds in (None, 3):
+        with pytest.raises(ValueError, match="grid is empty"):
+            Study(BASE, grid={}, seeds=seeds).run(out=tmp_path / "studies")
+    assert not (tmp_path / "studies").exists()
+    assert Study(BASE, seeds=3).n_runs() == 3
+    assert len(Study(BASE, grid={}, zip={"optim.lr": [0.1, 1.0]}, seeds=2).cells) == 2
+
+
+def test_an_empty_grid_table_is_one_line_exit_2_and_nothing_written(tmp_path):
+    (tmp_path / "s.toml").write_text(
+        "[data]\nname = \"moons\"\n[model]\nkind = \"mlp\"\nhidden = [4]\n[train]\n"
+        "epochs = 2\n[study]\nname = \"e\"\n[study.grid]\n")
+    done = cli("study", "s.toml", "--out", "studies", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "grid is empty" in lines[0], done.stderr
+    assert not (tmp_path / "studies").exists()
+
+
 def test_a_study_file_given_to_study_keeps_its_study_table():
     """``Study("x.study.toml")`` is the file's study, as ``Study.from_file``; arguments
     given win, a grid adds to the file's keys (the [study] table used to be dropped: one
@@ -354,6 +377,33 @@ def test_a_zipped_pair_is_compared_along_its_first_key(tmp_path):
     assert "train.batch_size is zipped with optim.lr: 16 with optim.lr=0.1; 64 with " \
            "optim.lr=0.5." in page
 
+
+
+def test_a_zipped_key_that_repeats_a_value_compares_single_cells(tmp_path):
+    """Seed 000's Leaky ReLU study zips activation [relu, leaky, leaky] with slope [0.01,
+    0.01, 0.05]. Comparing the activation with the slope moving along pooled both leaky
+    cells into one side (relu 3 runs vs leaky_relu 6); each side is now one cell: the
+    slope is held fixed (relu vs leaky_relu at 0.01), and the slopes are compared within
+    leaky_relu. Both tables are written and reported."""
+    result = Study(BASE, zip=[{"model.activation": ["relu", "leaky_relu", "leaky_relu"],
+                               "model.negative_slope": [0.01, 0.01, 0.05]}],
+                   seeds=3).run(out=tmp_path, plots=False)
+    act = result.compare("model.activation")
+    assert list(zip(act["a"], act["b"], act["model.negative_slope"], strict=True)) == [
+        ("relu", "leaky_relu", 0.01)]
+    slope = result.compare("model.negative_slope")
+    assert list(zip(slope["a"], slope["b"], slope["model.activation"], strict=True)) == [
+        (0.01, 0.05, "leaky_relu")]
+    for table in (act, slope):
+        assert (table["n_a"] == 3).all() and (table["n_b"] == 3).all()
+        name = "model.activation" if table is act else "model.negative_slope"
+        stored = pd.read_csv(result.folder / f"compare-{name}.csv")
+        assert list(stored["n_b"]) == list(table["n_b"])
+    done = cli("report", str(result.folder), "-o", "r.md", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "r.md").read_text()
+    assert "### model.activation" in page and "### model.negative_slope" in page
+    assert "is zipped with" not in page and "3 / 6" not in page
 
 def test_one_vs_rest_studies_record_each_classifiers_own_error(tmp_path):
     """Seed 003's per-digit error rates: every one-vs-rest classifier's error on its own
@@ -518,3 +568,63 @@ def test_a_study_and_its_result_echo_as_one_line(tmp_path):
     assert repr(result) == (f"StudyResult({str(result.folder)!r}: lrs: 2 cells x 2 seeds, "
                             "4 runs; .table(), .compare(key), .runs)")
     assert "\n" not in repr(result)
+
+
+def test_resume_reads_each_finished_chunk_once(tmp_path, monkeypatch):
+    """--resume checks each finished chunk by reading it and assembles the tables from
+    those arrays: one read per chunk (it read each twice, ~50 ms a study), and a study run
+    from the start reads none back (its chunks are kept as they arrive)."""
+    import neuralab.io
+
+    reads: list[str] = []
+    real = neuralab.io.read_npz
+
+    def counting(path, *args, **kwargs):
+        if kwargs.get("what") == "study chunk":
+            reads.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(neuralab.io, "read_npz", counting)
+    study = Study(BASE, grid={"model.activation": ["relu", "tanh"]}, seeds=2)
+    first = study.run(out=tmp_path, plots=False)
+    assert reads == []
+    names = sorted(f"{c.name}.npz" for c in study.chunks())
+    assert len(names) == 2
+    from neuralab.studies.runner import resume_study
+
+    again = resume_study(first.folder, plots=False)
+    assert sorted(reads) == names
+    pd.testing.assert_frame_equal(again.runs.drop(columns="wall_s"),
+                                  first.runs.drop(columns="wall_s"))
+
+
+def test_load_study_gives_the_finished_result_back_and_writes_nothing(tmp_path):
+    """A notebook reopens yesterday's study: ``load_study(folder)`` has the same runs,
+    curves, table and comparisons as the run that made it, runs nothing and writes
+    nothing; an unfinished study says how many runs are done and how to finish it."""
+    from neuralab.studies import load_study
+
+    study = Study(BASE, grid={"model.activation": ["relu", "tanh"], "model.hidden": [[4], [6]]},
+                  seeds=3, target={"train_acc": 0.9})
+    first = study.run(out=tmp_path, plots=False)
+    before = {p: p.stat().st_mtime_ns for p in first.folder.rglob("*")}
+    again = load_study(str(first.folder))
+    assert {p: p.stat().st_mtime_ns for p in first.folder.rglob("*")} == before
+    pd.testing.assert_frame_equal(again.runs, first.runs)
+    pd.testing.assert_frame_equal(again.table(), first.table())
+    for key in ("model.activation", "model.hidden"):
+        pd.testing.assert_frame_equal(again.compare(key), first.compare(key))
+    assert again.curves.keys() == first.curves.keys()
+    for k, v in first.curves.items():
+        np.testing.assert_array_equal(again.curves[k], v)
+
+    manifest = first.folder / "manifest.json"
+    data = json.loads(manifest.read_text())
+    dropped = sorted(data["chunks"])[0]
+    n_dropped = len(data["chunks"].pop(dropped)["members"])
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=rf"not finished: {12 - n_dropped} of 12 runs .*"
+                                         r"neuralab study --resume"):
+        load_study(first.folder)
+    with pytest.raises(ValueError, match="not a study folder"):
+        load_study(tmp_path / "nothing")

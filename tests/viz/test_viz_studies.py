@@ -172,6 +172,14 @@ def test_mean_curves_band_is_the_t_interval_and_stopped_runs_are_carried(study):
     assert ax.get_ylim() == pytest.approx((-0.01, 1.01))
 
 
+def test_mean_curves_tick_whole_epochs_only(study):
+    """A 5-epoch study's curves were ticked at epoch 1.5, 2.5, ...: no such epoch exists."""
+    runs = pd.DataFrame({"cell": [0, 1], "model.lr": [0.1, 0.2]})
+    curves = {"epoch": np.arange(1, 6), "train_acc": np.full((2, 5), 0.5)}
+    ax = drawn(V.mean_curves(curves, runs, "train_acc")).axes[0]
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+
 def test_mean_curves_are_subsampled_and_check_shapes(study):
     curves = {"epoch": np.arange(1, 1001),
               "train_loss": np.random.default_rng(0).random((4, 1000))}
@@ -230,6 +238,18 @@ def test_labels_lead_with_the_settings_that_differ_and_wrap():
     label = V.wrap_label("activation=leaky_relu, lr=0.001, name=" + "x" * 40, width=20)
     assert all(len(line) <= 20 for line in label.split("\n"))
     assert V.format_value(np.float64(0.1)) == "0.1" and V.format_value(np.bool_(True)) == "true"
+
+
+
+def test_labels_keep_integer_settings_beside_float_ones():
+    """Seed 000's momentum table: a float column (momentum) and an int one (batch size) in
+    one row made a float Series, and every figure said "batch_size=64.0"."""
+    frame = pd.DataFrame({"optim.momentum": [0.0, 0.9], "train.batch_size": [1, 64]})
+    assert V.cell_labels(frame, list(frame.columns)) == [
+        "momentum=0.0, batch_size=1", "momentum=0.9, batch_size=64"]
+    runs = pd.concat([frame] * 2, ignore_index=True).assign(cell=[0, 1, 0, 1])
+    assert [label for label, _ in V.cell_groups(runs, list(frame.columns))] == [
+        "momentum=0.0, batch_size=1", "momentum=0.9, batch_size=64"]
 
 
 # ----------------------------------------------------------------------------- the reader

@@ -70,6 +70,9 @@ def blas_libs() -> list[Any] | None:
     if _blas is None:
         try:
             import scipy.linalg.blas  # noqa: F401  (loads SciPy's BLAS)
+        except ImportError:  # (an optional package: NumPy's BLAS alone then)
+            pass
+        try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # no threadpoolctl: one thread unless NEURALAB_THREADS says more
             _blas = False

@@ -284,6 +284,9 @@ def cell_table_rows(study: StudyFolder, cells: Any, metrics: Sequence[str],
     if fallback:
         notes.append("† percentile bootstrap interval: BCa is undefined when the resampled "
                      "values barely vary (e.g. every seed at 100 %).")
+    if metrics and (cells["n"] < 2).any():  # "mean 92.5 %" alone: say why
+        notes.append("A cell with a single run has no bootstrap interval: one seed says "
+                     "nothing about the spread; run more seeds.")
     return Table(header, rows, kinds, swatches, notes)
 
 
@@ -301,26 +304,42 @@ def compare_table_rows(study: StudyFolder, key: str, table: Any,
     for m in metrics:
         header.append(f"{_metric_name(m)}: mean a − b [95 % CI]; P(a > b); adjusted p")
         kinds.append("num")
-    rows = []
+    rows, fallback = [], False
+
+    def marked(text: str, method: Any) -> str:
+        # a percentile interval after a degenerate BCa: every resample gave (nearly) the
+        # same difference, e.g. 2/2 against 0/2 seeds: "+100 pp [+100, +100]" beside p = 0.37
+        nonlocal fallback
+        if str(method) != "percentile" or text == "–":
+            return text
+        fallback = True
+        return text + " †"
+
     for _, row in table.iterrows():
         out = [[format_value(row[k])] for k in others]
         out.append([format_value(row["a"]), "vs", format_value(row["b"])])
         out.append([f"{int(row['n_a'])} / {int(row['n_b'])}"])
         if "rate_diff" in table.columns:
-            lines = [fmt_difference(row["rate_diff"], row.get("rate_diff_low"),
-                                    row.get("rate_diff_high"), percent=True)]
+            lines = [marked(fmt_difference(row["rate_diff"], row.get("rate_diff_low"),
+                                           row.get("rate_diff_high"), percent=True),
+                            row.get("rate_diff_method"))]
             if "rate_p_adj" in table.columns:
                 lines.append(f"exact test p = {fmt_p(row['rate_p_adj'])}")
             if "epochs_p_adj" in table.columns:
-                lines.append(f"log-rank (epochs) p = {fmt_p(row['epochs_p_adj'])}")
+                none = (not _finite(row["epochs_p_adj"]) and _finite(row.get("rate_a"))
+                        and _finite(row.get("rate_b"))
+                        and float(row["rate_a"]) == float(row["rate_b"]) == 0)
+                lines.append("log-rank (epochs): no seed reached the target" if none
+                             else f"log-rank (epochs) p = {fmt_p(row['epochs_p_adj'])}")
             out.append(lines)
         for m in metrics:
             name = f"{m}_mean_diff"
             if name not in table.columns:
                 out.append(["–"])
                 continue
-            lines = [fmt_difference(row[name], row.get(f"{name}_low"), row.get(f"{name}_high"),
-                                    percent=_is_acc(m))]
+            lines = [marked(fmt_difference(row[name], row.get(f"{name}_low"),
+                                           row.get(f"{name}_high"), percent=_is_acc(m)),
+                            row.get(f"{name}_method"))]
             if f"{m}_poi" in table.columns:
                 poi = row[f"{m}_poi"]
                 lines.append(f"P(a > b) = {float(poi):.2f}" if _finite(poi) else "P(a > b) –")
@@ -329,6 +348,11 @@ def compare_table_rows(study: StudyFolder, key: str, table: Any,
             out.append(lines)
         rows.append(out)
     notes = []
+    if fallback:
+        notes.append("† percentile bootstrap interval: every resample gave (nearly) the same "
+                     "difference, as when each cell's seeds all reached the target or none "
+                     "did. A zero-width interval then does not mean the difference is "
+                     "certain: read the two cells' Wilson intervals and the exact test.")
     partners = [k for k in by if k in zip_partners(key, study.spec.get("zip"))]
     if partners:  # what moves with each value of a zipped key
         pairs = dict.fromkeys(  # column by column: a row of mixed columns turns 1 into 1.0

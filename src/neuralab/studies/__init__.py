@@ -2,7 +2,8 @@
 
 ``from neuralab.studies import Study`` — a study (:mod:`neuralab.studies.runner`): cells ×
 seeds trained as vectorized ensembles, resumable, in-process or on Dask workers; its
-``run()`` gives a :class:`StudyResult` (``runs``, ``table()``, ``compare()``).
+``run()`` gives a :class:`StudyResult` (``runs``, ``table()``, ``compare()``), and
+``load_study(folder)`` gives it again from a finished study folder.
 ``neuralab.studies.stats`` turns per-run results (one row per (cell, seed)) into tables:
 success rates with Wilson intervals, bootstrap intervals of means / medians / IQMs,
 Kaplan–Meier "epochs to converge", and pairwise comparisons with adjusted p-values.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_RUNNER = ("Study", "StudyInterrupted", "StudyResult", "resume_study")
+_RUNNER = ("Study", "StudyInterrupted", "StudyResult", "load_study", "resume_study")
 
 
 def __getattr__(name: str) -> Any:

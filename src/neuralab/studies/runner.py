@@ -172,6 +172,12 @@ class Study:
                            ("vary", vary), ("seed", seed), ("name", name)):
             if value is not None:
                 given[key] = value
+        if given.get("grid") == {} and not given.get("zip"):
+            # grid={} (or an empty [study.grid]) is a slip, not a request for seeds of the
+            # base config alone: that study is asked for with no grid at all
+            raise ConfigError("study.grid is empty; give at least one config key with a list "
+                              "of values (grid={'optim.lr': [0.1, 1.0]}), or leave the grid "
+                              "out to run the base config alone over its seeds")
         self.spec = _spec(given)
         self.base = parse_config(copy.deepcopy(base))  # the base alone must be valid
         self.base_dict = self.base.to_dict()
@@ -656,9 +662,14 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
     chunks = study.chunks()
     manifest_path = folder / MANIFEST
     done: dict[str, dict[str, Any]] = {}
+    # every finished chunk's arrays, read once (resume) or kept as they arrive: finish()
+    # assembles them without reading the files again
+    results: dict[str, dict[str, np.ndarray]] = {}
     if manifest_path.is_file():
-        done = {k: v for k, v in _read_manifest(manifest_path).items()
-                if _readable_chunk(folder / CHUNKS / f"{k}.npz", quiet)}
+        for k, v in _read_manifest(manifest_path).items():
+            arrays = _readable_chunk(folder / CHUNKS / f"{k}.npz", quiet)
+            if arrays is not None:
+                done[k], results[k] = v, arrays
     todo = [c for c in chunks if c.name not in done]
     total, n_cells = study.n_runs(), len(study.cells)
     per_cell = len(study.spec.seed_indices())
@@ -679,6 +690,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
     def on_result(name: str, result: dict[str, np.ndarray]) -> None:
         chunk = by_name[name]
         _save_chunk(folder / CHUNKS / f"{name}.npz", result)
+        results[name] = result
         done[name] = {"members": [[m.cell, m.seed_index, m.seed] for m in chunk.members]}
         atomic_write_json(manifest_path, {"chunks": done})
         for m in chunk.members:
@@ -707,7 +719,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         run_tasks(run_chunk, [(c.name, c.task()) for c in todo], on_result, workers=workers,
                   scheduler=scheduler)
         return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
-                      seconds=time.perf_counter() - t0, plots=plots)
+                      seconds=time.perf_counter() - t0, plots=plots, results=results)
     except BaseException as exc:
         # Ctrl-C or a stop: "interrupted"; an error in a chunk, a worker or the tables:
         # "failed", with the error's first line. Finished chunks stay; --resume runs the
@@ -776,19 +788,19 @@ def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
                           "delete it to rerun every chunk") from None
 
 
-def _readable_chunk(path: Path, quiet: bool) -> bool:
-    """Whether a finished chunk's file is there and reads back; a damaged one (copied in
-    part, edited) is said and run again rather than stopping the study."""
+def _readable_chunk(path: Path, quiet: bool) -> dict[str, np.ndarray] | None:
+    """A finished chunk's arrays, or None when its file is missing or does not read back; a
+    damaged one (copied in part, edited) is said and run again rather than stopping the
+    study."""
     if not path.is_file():
-        return False
+        return None
     try:
-        _load_chunk(path)
+        return _load_chunk(path)
     except (ValueError, OSError) as exc:  # DataError (a bad archive) is a ValueError
         if not quiet:
             print(f"{_first_line(exc) or type(exc).__name__}; it runs again",
                   file=sys.stderr, flush=True)
-        return False
-    return True
+        return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -844,20 +856,19 @@ def _warm_up() -> None:
     threading.Thread(target=load, name="neuralab-warm-up", daemon=True).start()
 
 
-def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
-           workers: int | None = None, scheduler: str | None = None,
-           seconds: float = 0.0, plots: bool = True) -> StudyResult:
-    """Assemble the finished chunks into runs.csv, cells.csv, curves.npz, summary, plots."""
+def _assemble(study: Study, folder: Path, chunks: list[Chunk],
+              results: dict[str, dict[str, np.ndarray]] | None = None) -> tuple[Any, Any]:
+    """The runs table (one row per (cell, seed), sorted) and the curves of ``chunks``:
+    each chunk's arrays from ``results`` when given there, else read from ``chunks/``."""
     import pandas as pd
 
-    from neuralab.experiments.run import atomic_write_json, atomic_write_text
-
-    chunks = study.chunks() if chunks is None else chunks
     rows: list[dict[str, Any]] = []
     curves: dict[str, list[np.ndarray]] = {}
     order: list[tuple[int, int]] = []
     for chunk in chunks:
-        result = _load_chunk(folder / CHUNKS / f"{chunk.name}.npz")
+        result = (results or {}).get(chunk.name)
+        if result is None:
+            result = _load_chunk(folder / CHUNKS / f"{chunk.name}.npz")
         for i, m in enumerate(chunk.members):
             row: dict[str, Any] = {"cell": m.cell}
             row.update(study.cells[m.cell].values)
@@ -882,6 +893,21 @@ def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
     curve_arrays["epoch"] = np.arange(1, longest + 1)
     for key in study.spec.keys():  # TOML lists become tuples: hashable cell labels
         runs[key] = runs[key].map(lambda v: tuple(v) if isinstance(v, list) else v)
+    return runs, curve_arrays
+
+
+def finish(study: Study, folder: Path, chunks: list[Chunk] | None = None, *,
+           workers: int | None = None, scheduler: str | None = None,
+           seconds: float = 0.0, plots: bool = True,
+           results: dict[str, dict[str, np.ndarray]] | None = None) -> StudyResult:
+    """Assemble the finished chunks into runs.csv, cells.csv, curves.npz, summary, plots.
+
+    ``results``: chunk name -> its arrays, for the chunks already in memory (read or run
+    by the caller); the others are read from ``chunks/``."""
+    from neuralab.experiments.run import atomic_write_json, atomic_write_text
+
+    chunks = study.chunks() if chunks is None else chunks
+    runs, curve_arrays = _assemble(study, folder, chunks, results)
     atomic_write_text(folder / "runs.csv", runs.to_csv(index=False))
     try:
         import pyarrow  # noqa: F401
@@ -946,5 +972,27 @@ def resume_study(folder: str | os.PathLike, *, workers: int | None = None,
                         progress=progress, plots=plots)
 
 
+def load_study(folder: str | os.PathLike) -> StudyResult:
+    """The result of a finished study folder, read back without running or writing
+    anything: ``load_study(folder).table()`` equals the ``table()`` of the ``run()`` that
+    made it (the runs come from its chunks, as they did then).
+
+    A study that is not finished (interrupted, failed, still running) is a ValueError that
+    says how many runs are done and how to finish it."""
+    folder = Path(folder)
+    if not (folder / STUDY_FILE).is_file():
+        raise ConfigError(f"{folder} is not a study folder (no {STUDY_FILE})")
+    study = Study.from_file(folder / STUDY_FILE)
+    chunks = study.chunks()
+    done = _read_manifest(folder / MANIFEST) if (folder / MANIFEST).is_file() else {}
+    missing = [c for c in chunks if c.name not in done]
+    if missing:
+        runs = sum(len(c.members) for c in chunks if c.name in done)
+        raise ConfigError(f"study {folder} is not finished: {runs} of {study.n_runs()} runs "
+                          f"are done; finish it with: neuralab study --resume {folder}")
+    runs, curves = _assemble(study, folder, chunks)
+    return StudyResult(folder, study, runs, curves)
+
+
 __all__ = ["CHUNK", "PER_MEMBER_KEYS", "Progress", "Study", "StudyInterrupted", "StudyResult",
-           "finish", "resume_study", "run_chunk"]
+           "finish", "load_study", "resume_study", "run_chunk"]

@@ -159,9 +159,17 @@ class StudySpec(BaseModel):
     def compared_keys(self) -> list[str]:
         """The keys :meth:`compare_grid` can compare: each grid key with two or more values,
         and the first key of each zip group with two or more positions (its partners
-        change with it: batch size 1 with lr 0.01 against 64 with lr 0.4)."""
+        change with it: batch size 1 with lr 0.01 against 64 with lr 0.4) — or, where that
+        key repeats a value (activation relu, leaky_relu, leaky_relu with slopes 0.01, 0.01,
+        0.05), each key of the group that takes two values with the others held fixed."""
         keys = [k for k, v in self.grid.items() if len(v) > 1]
-        return keys + [next(iter(g)) for g in self.zip if len(next(iter(g.values()))) > 1]
+        for group in self.zip:
+            first = next(iter(group))
+            if zip_partners(first, [group]):
+                keys += [first] if len(group[first]) > 1 else []
+            else:
+                keys += [k for k in group if _varies_alone(group, k)]
+        return keys
 
     def compare_grid(self, key: str) -> list[str]:
         """The grid columns of a comparison along ``key``: every key but its zip partners,
@@ -221,12 +229,28 @@ def run_seed(study_seed: int, cell: Cell, index: int) -> int:
 
 
 def zip_partners(key: str, zip_groups: Any) -> set[str]:
-    """The keys zipped with ``key`` (its own zip group, less itself); none for a grid key.
+    """The keys that move with ``key`` when it is compared: the rest of its zip group, where
+    each of its values names one position (batch size 1, 64 with lr 0.01, 0.4). None for a
+    grid key, and none where ``key`` repeats a value in its group (activation relu,
+    leaky_relu, leaky_relu with slopes 0.01, 0.01, 0.05): moving the partners along would pool
+    different cells into one side, so they are held fixed instead.
     ``zip_groups``: the ``zip`` list of a ``[study]`` table (malformed entries ignored)."""
     for group in zip_groups if isinstance(zip_groups, list) else []:
         if isinstance(group, dict) and key in group:
-            return set(group) - {key}
+            values = group[key] if isinstance(group[key], list) else [group[key]]
+            texts = [json.dumps(v, sort_keys=True, default=str) for v in values]
+            return set(group) - {key} if len(set(texts)) == len(texts) else set()
     return set()
+
+
+def _varies_alone(group: dict[str, list[Any]], key: str) -> bool:
+    """Whether ``key`` takes two values among positions of ``group`` that agree on every
+    other key of the group."""
+    seen: dict[str, set[str]] = {}
+    for i, value in enumerate(group[key]):
+        others = json.dumps([group[k][i] for k in group if k != key], default=str)
+        seen.setdefault(others, set()).add(json.dumps(value, default=str))
+    return any(len(values) > 1 for values in seen.values())
 
 
 def compare_grid(key: str, keys: Any, zip_groups: Any) -> list[str]:

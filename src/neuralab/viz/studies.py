@@ -294,8 +294,11 @@ def cell_labels(frame: Any, by: Sequence[str], *, short: bool = True) -> list[st
                 for v in frame["cell"]]
     keys = varying_keys(frame, by)
     names = short_keys(keys) if short else {k: k for k in keys}
-    return [", ".join(f"{names[k]}={format_value(row[k])}" for k in keys)
-            for _, row in frame[keys].iterrows()]
+    # column by column: a row of a float and an int column (momentum 0.9, batch size 64)
+    # is one float Series, which labelled the cell "batch_size=64.0"
+    texts = [frame[k].map(format_value).tolist() for k in keys]
+    return [", ".join(f"{names[k]}={t}" for k, t in zip(keys, row, strict=True))
+            for row in zip(*texts, strict=True)]
 
 
 def wrap_label(label: str, width: int = LABEL_WIDTH) -> str:
@@ -495,6 +498,8 @@ def mean_curves(curves: Mapping[str, Any], runs: Any, metric: str | Sequence[str
     the mean when they diverge). Epochs where no run was evaluated are skipped, and past
     ``max_points`` epochs the curves are drawn at evenly spaced epochs.
     """
+    from matplotlib.ticker import MaxNLocator
+
     metrics = [metric] if isinstance(metric, str) else list(metric)
     if not metrics:
         raise ValueError("metric=[] names no curve; give a metric such as 'train_acc'")
@@ -518,6 +523,7 @@ def mean_curves(curves: Mapping[str, Any], runs: Any, metric: str | Sequence[str
                                     groups, confidence_level, carry_forward, max_points)
         if _is_accuracy(m):
             ax.set_ylim(-0.01, 1.01)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "epoch 2.5"
         ax.set_xlabel("epoch")
         ax.set_ylabel(_metric_title(m))
         ax.grid(alpha=0.3)

@@ -286,7 +286,7 @@ def entry_study(entry: Entry, variant: str | None = None, *, quick: bool = False
     data = study_config(entry, variant, quick=quick, data_dir=data_dir)
     table = data.pop("study")
     spec = _spec(table)
-    study = Study(data, grid=spec.grid, seeds=spec.seeds, target=spec.target, zip=spec.zip,
+    study = Study(data, grid=spec.grid or None, seeds=spec.seeds, target=spec.target, zip=spec.zip,
                   vary=spec.vary, seed=spec.seed, name=spec.name)
     keys = [*study.spec.keys(), *([VARIANT] if entry.variants else [])]
     for i, claim in enumerate(entry.claims):
