@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from neuralab._atomic import confined, read_bounded
-from neuralab.viz._figure import color, new_figure, save_figure
+from neuralab.viz._figure import color, integer_epochs, new_figure, save_figure
 
 try:  # Python >= 3.11
     import tomllib
@@ -498,8 +498,6 @@ def mean_curves(curves: Mapping[str, Any], runs: Any, metric: str | Sequence[str
     the mean when they diverge). Epochs where no run was evaluated are skipped, and past
     ``max_points`` epochs the curves are drawn at evenly spaced epochs.
     """
-    from matplotlib.ticker import MaxNLocator
-
     metrics = [metric] if isinstance(metric, str) else list(metric)
     if not metrics:
         raise ValueError("metric=[] names no curve; give a metric such as 'train_acc'")
@@ -523,7 +521,7 @@ def mean_curves(curves: Mapping[str, Any], runs: Any, metric: str | Sequence[str
                                     groups, confidence_level, carry_forward, max_points)
         if _is_accuracy(m):
             ax.set_ylim(-0.01, 1.01)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "epoch 2.5"
+        integer_epochs(ax)  # no "epoch 2.5"
         ax.set_xlabel("epoch")
         ax.set_ylabel(_metric_title(m))
         ax.grid(alpha=0.3)
