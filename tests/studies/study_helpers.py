@@ -49,6 +49,16 @@ def cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProc
                           capture_output=True, text=True, timeout=timeout)
 
 
+def refused(done: subprocess.CompletedProcess, match: str, studies: Path) -> None:
+    """``done`` (a ``neuralab study``) was bad input: one ``neuralab: error:`` line naming
+    ``match``, exit 2, no traceback, and no study folder in ``studies``."""
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("neuralab: error:"), done.stderr
+    assert match in lines[0] and "Traceback" not in done.stderr
+    assert not studies.exists() or not any(studies.iterdir())
+
+
 def runs_rows(folder: Path) -> list[tuple]:
     """runs.csv without the wall-clock column, sorted: equal for equal studies."""
     with open(folder / "runs.csv", newline="") as f:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from study_helpers import cli, env, runs_rows, study_toml
+from study_helpers import cli, env, refused, runs_rows, study_toml
 
 from neuralab.studies.runner import Study, fit_members
 from neuralab.studies.spec import Cell, StudySpec, run_seed
@@ -234,12 +234,7 @@ def test_two_local_workers_give_the_in_process_results(tmp_path):
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, match):
     (tmp_path / "s.toml").write_text(study_toml(epochs=5, seeds=2))
     done = cli("study", "s.toml", "--out", "studies", *args, cwd=tmp_path)
-    assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("neuralab: error:"), done.stderr
-    assert match in lines[0]
-    assert "Traceback" not in done.stderr
-    assert not (tmp_path / "studies").exists() or not any((tmp_path / "studies").iterdir())
+    refused(done, match, tmp_path / "studies")
 
 
 @pytest.mark.parametrize("data", [
@@ -255,10 +250,7 @@ def test_a_missing_data_file_is_one_line_and_no_study_folder(tmp_path, data):
         "[train]\nepochs = 2\n\n[study]\nseeds = 2\n\n[study.grid]\n"
         "\"optim.lr\" = [0.1, 1.0]\n")
     done = cli("study", "s.toml", "--out", "studies", cwd=tmp_path)
-    assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "does not exist" in lines[0], done.stderr
-    assert not (tmp_path / "studies").exists()
+    refused(done, "does not exist", tmp_path / "studies")
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -295,10 +287,7 @@ def test_an_empty_grid_table_is_one_line_exit_2_and_nothing_written(tmp_path):
         "[data]\nname = \"moons\"\n[model]\nkind = \"mlp\"\nhidden = [4]\n[train]\n"
         "epochs = 2\n[study]\nname = \"e\"\n[study.grid]\n")
     done = cli("study", "s.toml", "--out", "studies", cwd=tmp_path)
-    assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "grid is empty" in lines[0], done.stderr
-    assert not (tmp_path / "studies").exists()
+    refused(done, "grid is empty", tmp_path / "studies")
 
 
 def test_a_study_file_given_to_study_keeps_its_study_table():
