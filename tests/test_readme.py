@@ -92,6 +92,22 @@ def test_a_failing_command_fails_and_is_named(tmp_path):
     assert outcome.failed == "ls /nonexistent-folder" and "never" not in outcome.output
 
 
+def test_the_two_commands_open_the_readme():
+    """The first two commands are the main job and the full test suite, before anything else,
+    and the second is CI's own entry point, which ends in the whole pytest run."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    top = text.split("\n## ", 2)[1]  # the section after the title's paragraph
+    assert top.startswith("Two commands"), top[:40]
+    assert bash_blocks(top) == bash_blocks(text)[:2] and len(bash_blocks(top)) == 2
+    main, suite = (b.strip() for b in bash_blocks(top))
+    assert main == ("python3 -m venv .venv && source .venv/bin/activate && "
+                    "pip install -e '.[cli]' && neuralab train --data moons --model mlp")
+    assert suite == "bash .ci/run"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r'^\.venv/bin/python -m pytest .*"\$@"$', ci, flags=re.M), \
+        ".ci/run should end in the whole pytest run (extra arguments passed on)"
+
+
 @pytest.mark.slow
 def test_readme_commands_run_top_to_bottom(tmp_path):
     if not (VENV / "bin" / "activate").is_file():
