@@ -134,6 +134,9 @@ def test_offline_never_touches_network(cache, no_network, monkeypatch):
         data.load("mnist", download=False)
     with pytest.raises(DataError, match=r"octmnist\.npz is not in"):
         data.get("octmnist", download=False)
+    elsewhere = cache.parent / "my data"  # not the cache: the hint fills this very folder
+    with pytest.raises(DataError, match=r"run `neuralab data get mnist --root '.*my data'`"):
+        data.load("mnist", root=elsewhere, download=False)
     monkeypatch.setenv("NEURALAB_OFFLINE", "1")
     with pytest.raises(DataError, match="offline"):
         data.load("kmnist")  # download=True, but the environment forbids it

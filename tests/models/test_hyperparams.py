@@ -102,7 +102,7 @@ def test_cli_flags_are_the_table():
 def test_docs_table_is_generated_from_the_table():
     text = (ROOT / "docs" / "hyperparameters.md").read_text()
     assert text == hp.markdown_table(), \
-        "run: python -m neuralab.models.hyperparams > docs/hyperparameters.md"
+        "run: python -m neuralab.models > docs/hyperparameters.md"
 
 
 @pytest.mark.parametrize("name,value", [("lr", 0.0), ("lr", -1.0), ("lr", float("nan")),

@@ -215,3 +215,18 @@ def test_a_regression_run_gets_its_fit_and_no_empty_curves(tmp_path):
     plots = run_experiment(cfg, quiet=True).run_dir / "plots"
     names = sorted(p.stem for p in plots.glob("*.png"))
     assert names == ["fit", "predicted_vs_true"]  # closed form: one epoch-0 row, no curve
+
+
+@pytest.mark.parametrize("epochs", [[5], [1, 2], [1, 2, 3, 4, 5, 6, 7]])
+def test_epoch_axes_tick_whole_epochs_even_for_one_evaluated_epoch(epochs):
+    """A run evaluated once (a --quick run) used to tick its epoch axis 4.8, 4.9, 5.0 ..."""
+    from neuralab.viz._figure import integer_epochs
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot(epochs, np.linspace(0.5, 0.9, len(epochs)), marker="o")
+    integer_epochs(ax)
+    fig.canvas.draw()
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks

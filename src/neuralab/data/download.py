@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import shlex
 import sys
 import urllib.error
 import urllib.request
@@ -150,8 +151,11 @@ def fetch(remote: RemoteFile, folder: str | os.PathLike, *, dataset: str, downlo
     if dest.is_file():
         return dest
     if not download_ok or offline_by_default():
+        # the command that fills this very folder (data get's --root is the folder itself)
+        root = ("" if Path(folder) == cache_dir() / dataset
+                else f" --root {shlex.quote(str(folder))}")
         raise DataError(
             f"{dataset}: {remote.filename} is not in {Path(folder)} and downloading is off "
-            f"(offline); run `neuralab data get {dataset}` with network access, or put the "
-            f"file there yourself (from {remote.url})")
+            f"(offline); run `neuralab data get {dataset}{root}` with network access, or put "
+            f"the file there yourself (from {remote.url})")
     return download(remote, dest, mirror=mirror, progress=progress)

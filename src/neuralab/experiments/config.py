@@ -2,8 +2,8 @@
 
 A config is one TOML file with five sections, ``[data]``, ``[model]``, ``[optim]``,
 ``[train]`` and ``[output]``; every key has a default (listed in docs/config.md), so an empty
-file is the CS324 default run (moons, a 2-20-2 MLP, lr 1e-2, 1500 full-batch epochs,
-evaluated every 10). This module is the one home of the config, in this order:
+file is the default run (moons, a 2-20-2 MLP, lr 1e-2, 100 epochs of batches of 32,
+evaluated every epoch). This module is the one home of the config, in this order:
 
 1. **the schema**: one pydantic model per section, ``extra="forbid"`` and strict types, so
    an unknown key or a string where a number belongs is an error naming the key path;
@@ -17,7 +17,7 @@ evaluated every 10). This module is the one home of the config, in this order:
 
 >>> cfg = parse_config({"model": {"kind": "mlp", "hidden": [20, 20]}, "optim": {"lr": 0.1}})
 >>> cfg.model.hidden, cfg.optim.lr, cfg.train.batch_size
-([20, 20], 0.1, 'full')
+([20, 20], 0.1, 32)
 >>> parse_config(tomllib.loads(cfg.to_toml())) == cfg
 True
 """

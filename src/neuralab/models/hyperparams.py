@@ -329,7 +329,7 @@ def markdown_table(models: Iterable[str] = MODEL_KINDS) -> str:
     models = list(models)
     head = ("# Hyper-parameters\n\n"
             "Generated from `neuralab.models.hyperparams` (the one place each setting is "
-            "defined):\n`python -m neuralab.models.hyperparams > docs/hyperparameters.md`."
+            "defined):\n`python -m neuralab.models > docs/hyperparameters.md`."
             " The estimators' defaults,\nthe config keys and the `neuralab train` flags "
             "all come from this table.\n\n"
             "A blank cell: the model has no such setting. `None`: off / not set.\n\n")
@@ -343,6 +343,3 @@ def markdown_table(models: Iterable[str] = MODEL_KINDS) -> str:
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return head + "\n".join(lines) + "\n"
 
-
-if __name__ == "__main__":
-    print(markdown_table(), end="")

@@ -56,7 +56,8 @@ def integer_epochs(ax: Any) -> None:
     """Whole-number ticks on an epoch axis (no 1.5 epochs)."""
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10],
+                                               min_n_ticks=1))  # one epoch: no 4.8, 4.9
 
 
 def legend_overlaps(fig: Any) -> list[tuple[str, str]]:
