@@ -355,3 +355,19 @@ def test_a_single_run_cell_says_why_it_has_no_interval(tmp_path):
     many = text_of(write_study_report(make_study(tmp_path / "m"), tmp_path / "m.md",
                                       plots=False))
     assert "single run" not in many
+
+
+def test_a_study_of_zip_groups_alone_lists_each_key_once(tmp_path):
+    """The Leaky ReLU study has no [study.grid], only a zip group: its keys were listed
+    twice, once with the values found in runs.csv as if they were a grid."""
+    cells = [("relu", 0.01), ("leaky_relu", 0.01), ("leaky_relu", 0.05)]
+    keys = ("model.activation", "model.negative_slope")
+    folder = make_study(tmp_path / "s", cells=cells, keys=keys, successes=(3, 4, 5))
+    text = (folder / "study.toml").read_text().split("[study.grid]")[0]
+    (folder / "study.toml").write_text(
+        text + 'zip = [{"model.activation" = ["relu", "leaky_relu", "leaky_relu"], '
+        '"model.negative_slope" = [0.01, 0.01, 0.05]}]\n')
+    md = write_study_report(folder, tmp_path / "r.md", plots=False).read_text()
+    varied = md.split("## What was varied")[1].split("##")[0]
+    assert varied.count("model.activation") == 1, varied
+    assert "**model.activation (zipped)**: relu, leaky_relu, leaky_relu" in varied

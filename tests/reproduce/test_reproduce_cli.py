@@ -56,6 +56,20 @@ def test_needs_data_is_listed_never_skipped_silently(capsys, tmp_path: Path) -> 
         runner.run_entry(entry, out=tmp_path)
 
 
+def test_a_data_dir_without_the_files_names_them_and_leaves_no_folder(capsys,
+                                                                     tmp_path: Path) -> None:
+    """It used to leave an empty entry folder and say "drop data.path", a key the user of
+    reproduce never wrote; the command now fills the very folder given."""
+    empty = tmp_path / "my data"
+    empty.mkdir()
+    code, _, err = run(capsys, DATA, "--quick", "--data-dir", str(empty), "--out",
+                       str(tmp_path / "r"), "-q")
+    assert code == 2 and err.startswith("neuralab: error:") and err.count("\n") == 1, err
+    assert str(empty / "octmnist.npz") in err
+    assert f"neuralab data get octmnist --root '{empty}'" in err
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["ist-002-q3-1a-xorr"], "close matches: ist-002-q3-1a-xor"),
     (["nothing-like-it"], "--list"),

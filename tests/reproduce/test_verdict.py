@@ -89,6 +89,10 @@ def test_same_within_tolerance() -> None:
 def test_too_few_seeds_is_undecided_not_a_verdict() -> None:
     assert value_verdict([0.9], 0.9).outcome == "undecided"
     assert direction_verdict([0.9, 0.91], [0.8]).outcome == "undecided"
+    # two seeds ran on each side, but one never reached the target (no epoch count): the
+    # reason counts the values, not the seeds
+    censored = direction_verdict([12.0, np.nan], [30.0, 31.0], sense="lower")
+    assert censored.outcome == "undecided" and "with a value in a cell (1 and 2)" in censored.text
     assert summary([value_verdict([0.9], 0.9)]).startswith("undecided")
 
 

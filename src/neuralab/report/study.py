@@ -372,8 +372,9 @@ def _varied(study: StudyFolder) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     grid = spec.get("grid") if isinstance(spec.get("grid"), dict) else None
     zipped = spec.get("zip") if isinstance(spec.get("zip"), list) else []
-    if grid is None:  # no study.toml: the values found in runs.csv
+    if grid is None and not spec:  # no study.toml: the values found in runs.csv
         grid = {k: list(dict.fromkeys(runs[k].tolist())) for k in study.grid}
+    grid = grid or {}  # (a study of zip groups alone has no grid table)
     for key, values in grid.items():
         vals = values if isinstance(values, list) else [values]
         out.append((str(key), ", ".join(format_value(v) for v in vals)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from neuralab.reproduce.catalogue import (
+    DATA_SETS,
     VARIANT,
     Entry,
     download_commands,
@@ -78,10 +80,20 @@ def command(entry: Entry, *, quick: bool = False, data_dir: str | None = None) -
     return " ".join(parts)
 
 
-def needs_data_message(entry: Entry) -> str:
-    cmds = "; ".join(download_commands(entry))
-    return (f"{entry.id} needs {', '.join(entry.needs)} files: download them ({cmds}) and "
-            "give --data-dir ~/data")
+def needs_data_message(entry: Entry, data_dir: str | os.PathLike | None = None) -> str:
+    """What to do when ``entry``'s files are missing: no ``data_dir`` given, or files
+    missing from the one given."""
+    if data_dir is None:
+        cmds = "; ".join(download_commands(entry))
+        return (f"{entry.id} needs {', '.join(entry.needs)} files: download them ({cmds}) and "
+                "give --data-dir ~/data")
+    folder = Path(data_dir).expanduser()
+    names = [n for n in entry.needs if not os.path.lexists(folder / DATA_SETS[n]["at"])]
+    cmds = "; ".join(DATA_SETS[n]["get"].format(dir=shlex.quote(str(data_dir)))
+                     for n in names)
+    return (f"{entry.id} needs {' and '.join(str(folder / DATA_SETS[n]['at']) for n in names)}"
+            f", which --data-dir does not hold: download {'them' if len(names) > 1 else 'it'} "
+            f"there ({cmds})")
 
 
 def _find_study(parent: Path, study: Any) -> Path | None:
@@ -206,14 +218,22 @@ def run_entry(entry: Entry, *, out: str | os.PathLike = OUT, quick: bool = False
     if entry.needs and data_dir is None:
         raise NeedsData(needs_data_message(entry))
     t0 = time.perf_counter()
+    # every study is built and its data found before the entry's folder is made: an entry
+    # that cannot start leaves nothing behind
+    if data_dir is not None and any(
+            not os.path.lexists(Path(data_dir).expanduser() / DATA_SETS[name]["at"])
+            for name in entry.needs):
+        raise NeedsData(needs_data_message(entry, data_dir))
+    studies = [(v, entry_study(entry, v, quick=quick, data_dir=data_dir))
+               for v in variant_names(entry)] if entry.studied else []
+    for _, study in studies:
+        study.check_data()  # a damaged file, or data that would not fit in memory
     folder = entry_folder(entry, out, quick=quick)
     folder.mkdir(parents=True, exist_ok=True)
     result = EntryResult(entry, folder, quick)
     if entry.studied:
         import pandas as pd
 
-        studies = [(v, entry_study(entry, v, quick=quick, data_dir=data_dir))
-                   for v in variant_names(entry)]  # all checked before anything runs
         frames = []
         for variant, study in studies:
             done = run_study(study, folder, workers=workers, scheduler=scheduler,

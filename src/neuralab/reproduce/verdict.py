@@ -126,6 +126,13 @@ def _clean(values: Any) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
+def _too_few(a: np.ndarray, b: np.ndarray | None) -> str:
+    """Why no interval: a side with fewer than 2 values (seeds that ran but gave no number,
+    e.g. never reached the target, are not values)."""
+    counts = " and ".join(str(len(v)) for v in (a, b) if v is not None)
+    return f"fewer than 2 seeds with a value in a cell ({counts})"
+
+
 def direction_verdict(better: Any, worse: Any | None = None, *, than: float = 0.0,
                       sense: str = "higher", claim: str = "", rate: bool = False,
                       statistic: str = "mean", percent: bool = False,
@@ -138,7 +145,7 @@ def direction_verdict(better: Any, worse: Any | None = None, *, than: float = 0.
     n = len(a) + (0 if b is None else len(b))
     percent = percent or rate
     if len(a) < 2 or (b is not None and len(b) < 2):
-        return _undecided(claim, "direction", n, sense, "fewer than 2 seeds in a cell")
+        return _undecided(claim, "direction", n, sense, _too_few(a, b))
     iv = _difference(a, b, than, rate=rate, statistic=statistic, level=level)
     if not (math.isfinite(iv.low) and math.isfinite(iv.high)):
         return _undecided(claim, "direction", n, sense, "no interval")
@@ -167,7 +174,7 @@ def same_verdict(a: Any, b: Any, tolerance: float, *, claim: str = "", rate: boo
     n = len(x) + len(y)
     percent = percent or rate
     if len(x) < 2 or len(y) < 2:
-        return _undecided(claim, "same", n, tolerance, "fewer than 2 seeds in a cell")
+        return _undecided(claim, "same", n, tolerance, _too_few(x, y))
     iv = _difference(x, y, 0.0, rate=rate, statistic=statistic, level=level)
     if not (math.isfinite(iv.low) and math.isfinite(iv.high)):
         return _undecided(claim, "same", n, tolerance, "no interval")
