@@ -32,31 +32,33 @@ class PlaygroundProcess:
 
 
 @contextlib.contextmanager
-def playground_process(token: str | None = None, env: dict[str, str] | None = None
-                       ) -> Iterator[PlaygroundProcess]:
-    """``python -m neuralab playground --port 0 --no-browser [--token T]``; yields once it
-    prints its URL, stops it at the end (skips without the playground extra)."""
+def playground_process(token: str | None = None, env: dict[str, str] | None = None,
+                       port: int = 0) -> Iterator[PlaygroundProcess]:
+    """``python -m neuralab playground --port PORT --no-browser [--token T]`` (port 0: a free
+    one); yields once it prints its URL, stops it at the end (skips without the playground
+    extra)."""
     pytest.importorskip("fastapi")
     pytest.importorskip("uvicorn")
-    args = [sys.executable, "-m", "neuralab", "playground", "--port", "0", "--no-browser"]
+    args = [sys.executable, "-m", "neuralab", "playground", "--port", str(port),
+            "--no-browser"]
     proc = subprocess.Popen(args + (["--token", token] if token else []), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     log: list[str] = []
-    port = None
+    found_port = None
     for line in proc.stdout:  # "neuralab playground: http://127.0.0.1:PORT/[?token=...]"
         log.append(line)
         found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         if found:
-            port = int(found[1])
+            found_port = int(found[1])
             break
-    if port is None:
+    if found_port is None:
         proc.kill()
         pytest.fail("the playground server did not start: " + "".join(log)[-2000:])
     # keep reading what it prints, so a full pipe never blocks it
     threading.Thread(target=lambda: log.extend(proc.stdout or ()), daemon=True).start()
     try:
-        yield PlaygroundProcess(proc, port, log)
+        yield PlaygroundProcess(proc, found_port, log)
     finally:
         proc.terminate()
         try:

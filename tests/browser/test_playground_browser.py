@@ -370,3 +370,106 @@ def test_a_bad_link_shows_one_error_and_the_page_goes_on(open_page):
     p.wait("pg.lastFrame && pg.state.networkShape.join() === '4,2'")  # the defaults
     p.step(1)
     assert not p.errors, p.errors
+
+
+def test_a_phone_gets_one_column_without_sideways_scrolling(open_page):
+    # 390×844: the page was 640 px wide (body min-width), the heat map off the screen
+    p = open_page(390, 844)
+    page = p.open("networkShape=8,8,8,8&seed=2")
+    box = page.evaluate(BOXES)
+    assert p.js("document.documentElement.scrollWidth") <= 390
+    for part in ("topbar", "more-settings", "network-column", "output-column", "data-column"):
+        assert box[part][2] <= 390, (part, box[part])
+    heat = box["heatmap"]
+    assert heat[2] <= 390 and heat[2] - heat[0] >= 250
+    # one column: the output under the network, the data under the output
+    assert box["network-column"][3] <= box["output-column"][1] <= box["data-column"][1]
+    # the deep network scrolls inside its own box
+    assert p.js("document.getElementById('network-scroll').scrollWidth") > p.js(
+        "document.getElementById('network-scroll').clientWidth")
+    p.screenshot("phone")
+    assert not p.errors, p.errors
+
+
+def test_a_diverging_run_says_so_with_readable_numbers(open_page):
+    p = open_page()
+    page = p.open("dataset=plane&learningRate=10&networkShape=8,8&activation=relu")
+    page.click("#play-pause-button")
+    # the reason shows at once (it came within the play button's 2 s guard and was lost)
+    page.wait_for_selector("#message-bar.error", state="visible", timeout=20_000)
+    assert "diverged" in page.inner_text("#message-text")
+    p.wait("pg.playing === false")
+    assert page.get_attribute("#play-pause-button", "aria-pressed") == "false"
+    # the loss is short (1.78e+251, not 25 digits), never NaN
+    for box in ("#train-loss", "#test-loss"):
+        text = page.inner_text(box)
+        assert re.fullmatch(r"–|\d+\.\d{3}|\d\.\d\de\+\d+", text), text
+    p.screenshot("diverged")
+    # play again: the page says again why nothing trains
+    page.click("#message-close")
+    page.click("#play-pause-button")
+    page.wait_for_selector("#message-bar", state="visible", timeout=10_000)
+    assert "diverged" in page.inner_text("#message-text")
+    # export: one line that says why, not an "internal error"
+    page.click("#message-close")
+    page.click("#export-button")
+    page.wait_for_selector("#message-bar", state="visible", timeout=10_000)
+    text = page.inner_text("#message-text")
+    assert "diverged" in text and "internal" not in text, text
+    assert not p.errors, p.errors
+
+
+def test_a_refused_value_does_not_stay_in_its_control(open_page):
+    p = open_page()
+    page = p.open("seed=4&optimizer=momentum")
+    for selector, bad, good in (("#seed", "1.5", "4"), ("#seed", "-3", "4"),
+                                ("#momentum", "5", "0.9")):
+        page.fill(selector, bad)
+        page.press(selector, "Enter")
+        page.wait_for_selector("#message-bar", state="visible")
+        page.wait_for_function(f"() => document.querySelector('{selector}').value === '{good}'",
+                               timeout=10_000)
+        page.click("#message-close")
+    assert p.js("window.playground.state.seed") == 4
+
+
+def test_hovering_a_link_or_a_bias_shows_its_value(open_page):
+    p = open_page()
+    page = p.open("seed=3")
+    w = p.js(f"{FRAME}.weights[0][1][2]")
+    page.dispatch_event(".link-hit[data-layer='1'][data-source='1'][data-target='2']",
+                        "mouseenter")
+    title = p.js("document.querySelector(\".link-hit[data-layer='1'][data-source='1']"
+                 "[data-target='2'] title\").textContent")
+    assert title.startswith("Weight is ") and abs(float(title.split()[2]) - w) < 1e-3
+    b = p.js(f"{FRAME}.biases[0][0]")
+    page.dispatch_event("#node-1-0 .bias", "mouseenter")
+    title = page.get_attribute("#node-1-0 .bias", "title")
+    assert title.startswith("Bias is ") and abs(float(title.split()[2]) - b) < 1e-3
+
+
+@pytest.mark.slow
+def test_a_stopped_server_is_said_at_once_and_a_restart_reconnects(open_page):
+    from playground_process import playground_process
+
+    with playground_process() as server:
+        port = server.port
+        p = open_page(base=server.url)
+        page = p.open("dataset=xor&seed=5")
+        page.click("#play-pause-button")
+        p.wait("pg.lastFrame.epoch >= 3")
+        server.proc.terminate()
+        server.proc.wait(timeout=30)
+        # said within a few seconds (it was 31 s of retries in silence), nothing plays
+        page.wait_for_selector("#message-bar.error", state="visible", timeout=5_000)
+        assert "lost the connection" in page.inner_text("#message-text")
+        assert page.get_attribute("#play-pause-button", "aria-pressed") == "false"
+        p.page.wait_for_timeout(2_000)
+    with playground_process(port=port):
+        # the page comes back by itself, with the link's settings
+        p.wait("pg.connected && pg.lastFrame.epoch === 0", timeout=30_000)
+        assert p.js("window.playground.state.dataset") == "xor"
+        assert "reconnected" in page.inner_text("#message-text")
+        p.step(2)
+    # the refused connections while it was down are the browser's own lines, nothing else
+    assert all("ERR_CONNECTION_REFUSED" in e for e in p.errors), p.errors

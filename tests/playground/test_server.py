@@ -410,3 +410,44 @@ def test_a_bug_in_the_engine_is_one_error_line_and_the_page_goes_on(connect,
     assert page.wait_for("state", where=lambda m: not m["playing"])
     page.send({"type": "ping"})
     page.wait_for("pong")
+
+
+def test_a_link_with_one_bad_key_keeps_the_others(connect) -> None:
+    # a teacher's hand-edited link: one value off the ladder must not throw away the rest
+    page = connect("dataset=xor&networkShape=6,3&learningRate=0.05&seed=7&foo=1")
+    error, state = page.seen[0], page.seen[1]
+    assert error["type"] == "error" and "learningRate=0.05" in error["message"]
+    assert "1 more" in error["message"] and "kept" in error["message"]
+    assert "\n" not in error["message"]
+    s = state["state"]
+    assert (s["dataset"], s["networkShape"], s["seed"], s["learningRate"]) == (
+        "xor", [6, 3], 7, 0.03)
+
+
+def test_a_link_to_upload_data_keeps_its_other_settings(connect) -> None:
+    page = connect("dataset=upload&networkShape=5&seed=3")
+    error, state = page.seen[0], page.seen[1]
+    assert "upload" in error["message"] and "circle" in error["message"]
+    assert state["state"]["dataset"] == "circle"
+    assert state["state"]["networkShape"] == [5] and state["state"]["seed"] == 3
+
+
+def test_a_diverged_run_says_so_on_step_and_export_is_refused_in_one_line(connect) -> None:
+    page = connect("dataset=plane&learningRate=10&networkShape=8,8&activation=relu")
+    stopped = None
+    for _ in range(5):
+        page.send({"type": "step"})
+        frame = page.wait_for("frame")
+        stopped = frame["stopped"]
+        if stopped:
+            break
+    assert stopped and "diverged" in stopped, stopped
+    page.send({"type": "step"})  # again: the same reason, no other error
+    again = page.wait_for("frame")
+    assert again["stopped"] == stopped and again["epoch"] == frame["epoch"]
+    page.send({"type": "export"})
+    error = page.wait_for("error")
+    assert "diverged" in error["message"] and "internal error" not in error["message"]
+    page.send({"type": "reset"})
+    fresh = page.wait_for("frame")
+    assert fresh["epoch"] == 0 and fresh["stopped"] is None

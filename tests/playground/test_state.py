@@ -161,3 +161,17 @@ def test_per_layer_activations_follow_added_and_removed_layers() -> None:
     assert updated(s, {"networkShape": [4, 2, 3]}).layerActivations == ["relu", "sigmoid",
                                                                          "tanh"]
     assert updated(s, {"networkShape": [4]}).layerActivations == ["relu"]
+
+
+def test_from_link_keeps_the_good_keys_and_names_the_bad() -> None:
+    from neuralab.playground.state import from_link
+
+    state, problems = from_link("dataset=xor&learningRate=0.05&networkShape=3,3"
+                                "&layerActivations=relu,tanh&noise=abc&seed=9")
+    assert (state.dataset, state.networkShape, state.layerActivations, state.seed) == (
+        "xor", [3, 3], ["relu", "tanh"], 9)
+    assert state.learningRate == 0.03 and state.noise == 0
+    assert len(problems) == 2 and "learningRate=0.05" in problems[0] and "noise" in problems[1]
+    assert from_link("dataset=gauss&seed=2") == (from_query("dataset=gauss&seed=2"), [])
+    with pytest.raises(MessageError, match="4,096"):
+        from_link("seed=1&" + "a" * 5000)

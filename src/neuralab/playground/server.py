@@ -43,8 +43,10 @@ from neuralab.playground.state import (
     SetMsg,
     SetWeightMsg,
     UploadMsg,
+    from_link,
     from_query,
     parse_message,
+    updated,
 )
 
 STATIC = Path(str(files("neuralab.playground") / "static"))
@@ -310,8 +312,13 @@ class Connection:
         try:
             self.session = await self.run_engine(Session, initial)
         except MessageError as exc:  # e.g. a link to dataset=upload: its data are not in it
-            query_error = f"the page's URL: {exc}; starting from the defaults"
-            self.session = await self.run_engine(Session, None)
+            try:  # the link's other settings on Playground's default data
+                fallback = updated(initial, {"dataset": "circle"}) if initial else None
+                self.session = await self.run_engine(Session, fallback)
+                query_error = f"the page's URL: {exc}; showing the circle data set instead"
+            except MessageError:
+                query_error = f"the page's URL: {exc}; starting from the defaults"
+                self.session = await self.run_engine(Session, None)
         session = self.session
         if query_error:
             await self.error(query_error)
@@ -442,9 +449,15 @@ def create_app(token: str | None = None, *, max_sessions: int = MAX_SESSIONS,
         initial, query_error = None, None
         if params:
             try:
-                initial = from_query(str(ws.url.query))
+                initial, problems = from_link(str(ws.url.query))
             except MessageError as exc:
                 query_error = f"the page's URL: {exc}; starting from the defaults"
+            else:  # a bad key is left out; the link's other settings stay
+                if problems:
+                    query_error = (f"the page's URL: {problems[0]}"
+                                   + (f" (and {len(problems) - 1} more)" if len(problems) > 1
+                                      else "")
+                                   + "; the link's other settings are kept")
         hub.active += 1
         hub.opened += 1
         conn = Connection(ws, hub, frame_rate, idle_timeout)

@@ -285,6 +285,7 @@ class Session:
         self.epoch = 0
         self.notes = []
         self.stopped = None
+        self.diverged = False  # the last epoch blew up: no finished network until a reset
         self._target_reached: float | None = None
         self._last: dict[str, Any] = {}
         self._metrics()
@@ -467,12 +468,15 @@ class Session:
         from neuralab.exceptions import TrainingDiverged
 
         ev = {"test": self.test} if self.test is not None else None
-        try:
-            self.est.partial_fit(self.X, self.y, epochs=epochs, eval_sets=ev)
-        except TrainingDiverged:
-            self.epoch = self.est._trainer.epoch
-            self.stopped = ("training diverged (the loss is not finite); lower the learning "
-                            "rate and press reset")
+        if not self.diverged:
+            try:
+                self.est.partial_fit(self.X, self.y, epochs=epochs, eval_sets=ev)
+            except TrainingDiverged:
+                self.diverged = True
+                self.epoch = self.est._trainer.epoch
+        if self.diverged:  # play and step say it again instead of training a broken network
+            self.stopped = (f"training diverged in epoch {self.epoch + 1} (the loss is not "
+                            "finite); lower the learning rate and press reset")
             self.playing = False
             return
         self.epoch = self.est._trainer.epoch
@@ -593,6 +597,10 @@ class Session:
         """The run as a neuralab config (TOML), the train command and the model (.npz)."""
         from neuralab.experiments.config import dump_toml
 
+        if self.diverged:
+            raise MessageError(f"nothing to export: the training diverged in epoch "
+                               f"{self.epoch + 1}; lower the learning rate, press reset and "
+                               "train again")
         cfg = self.config()
         own = self.state.dataset == "upload"
         if own:

@@ -385,7 +385,33 @@ def from_query(query: str, base: PlaygroundState | None = None) -> PlaygroundSta
     return updated(base or PlaygroundState(), changes)
 
 
+def from_link(query: str) -> tuple[PlaygroundState, list[str]]:
+    """The state of a page's link, keeping every key that is good: ``(state, problems)``.
+
+    A shared link with one bad value (a hand-edited learning rate off the ladder, a key
+    misspelt) keeps the rest of the teacher's settings, as TensorFlow Playground does; each
+    key left out is one line in ``problems``. Keys are taken in the link's order, so a key
+    that only fits with an earlier one (layerActivations after networkShape) still fits."""
+    try:
+        return from_query(query), []
+    except MessageError:
+        pass
+    query = query.lstrip("?")
+    if len(query) > 4096:
+        from_query(query)  # raises: the length is the problem, not a key
+    state = PlaygroundState()
+    problems: list[str] = []
+    for key, text in parse_qsl(query, keep_blank_values=True):
+        if key == "token":
+            continue
+        try:
+            state = from_query(urlencode([(key, text)]), base=state)
+        except MessageError as exc:
+            problems.append(str(exc))
+    return state, problems
+
+
 __all__ = ["DATASETS", "DATA_FIELDS", "DEFAULT_POINTS", "DOMAIN", "FEATURES", "HIDEABLE",
            "LEARNING_RATES", "LIMITS", "LIVE_FIELDS", "MAX_MESSAGE_BYTES", "MESSAGE_TYPES",
            "REGULARIZATION_RATES", "VIEW_FIELDS", "MessageError", "PlaygroundState",
-           "from_query", "message_error", "parse_message", "to_query", "updated"]
+           "from_link", "from_query", "message_error", "parse_message", "to_query", "updated"]

@@ -153,7 +153,7 @@
 
   function send(message) {
     if (!socket || socket.readyState !== WebSocket.OPEN) {
-      showMessage("not connected to the server: reload the page", "error");
+      showMessage("not connected to the server (" + LOST + ")", "error");
       return false;
     }
     socket.send(JSON.stringify(message));
@@ -165,14 +165,20 @@
   }
 
   let retries = 0;
+  const LOST = "is `neuralab playground` still running? the page " +
+    "reconnects by itself when it is";
 
   function connect() {
     socket = new WebSocket(socketUrl());
     socket.onopen = () => {
       pg.connected = true;
-      retries = 0;
       $("connection").textContent = "connected";
       $("connection").className = "connection ok";
+      if (retries > 0) {
+        showMessage("reconnected: the settings of the page's link are back; " +
+          "the network starts again", "note");
+      }
+      retries = 0;
     };
     socket.onmessage = (event) => onMessage(JSON.parse(event.data));
     socket.onclose = onClose;
@@ -194,15 +200,17 @@
       return;
     }
     // The server keeps no session after a disconnect; the URL holds the
-    // state, so a reconnect restores the settings (not the weights).
+    // state, so a reconnect restores the settings (not the weights). Said at
+    // once (nothing trains while it lasts), and tried again for as long as
+    // the page is open: a teacher may restart the server minutes later.
     $("connection").textContent = "disconnected";
-    if (retries < 5) {
-      retries += 1;
-      setTimeout(connect, 500 * 2 ** retries);
-    } else {
-      showMessage("lost the connection to the server: is " +
-        "`neuralab playground` still running?", "error");
+    pg.playing = false;
+    updatePlayButton();
+    if (retries === 0) {
+      showMessage("lost the connection to the server: " + LOST, "error");
     }
+    retries += 1;
+    setTimeout(connect, Math.min(10000, 250 * 2 ** retries));
   }
 
   // ---- messages from the server -------------------------------------------
@@ -217,6 +225,8 @@
     error: (m) => {
       pg.errors.push(m.message);
       showMessage(m.message, "error");
+      // a refused value must not stay in its control: show what runs
+      if (pg.state) showControls(pg.state);
       if (/^run \d+ seeds/.test(m.message)) stopSeeds("failed");
     },
     pong: () => {},
@@ -245,17 +255,34 @@
     scheduleDraw();
   }
 
+  // Why the server stopped by itself (the target accuracy, a divergence), as
+  // last shown: each reason is said once, when it first comes, whatever the
+  // play button's guard against stale frames (a divergence in the first
+  // epochs comes within its 2 s). A diverged net says it again on each play
+  // or step, which cannot train it.
+  let shownStopped = null;
+
   function onFrame(message) {
     pg.lastFrame = message;
     pg.framesReceived += 1;
-    // in the order of the messages (the drawing may come later): say why
-    // the server stopped by itself (e.g. the target accuracy)
-    if ("playing" in message && followServer(message.playing) &&
-        message.stopped) {
-      showMessage("stopped: " + message.stopped, "note");
+    if ("playing" in message) followServer(message.playing);
+    const why = message.stopped;
+    if (why && why !== shownStopped) {
+      shownStopped = why;
+      pg.playing = false;  // the server stopped: not a stale frame
+      updatePlayButton();
+      const diverged = /diverged/.test(why);
+      showMessage("stopped: " + why, diverged ? "error" : "note");
+    } else if (!why) {
+      shownStopped = null;
     }
     record(message);
     scheduleDraw();
+  }
+
+  // A press of play or step asks again: a diverged net's reason comes again.
+  function pressed() {
+    if (shownStopped && /diverged/.test(shownStopped)) shownStopped = null;
   }
 
   // ---- the URL: the whole state, so a link restores the run ---------------
@@ -304,12 +331,16 @@
     control.value = value === null || value === undefined ? "" : String(value);
   }
 
-  function applyState() {
-    const s = pg.state;
+  function showControls(s) {
     for (const control of document.querySelectorAll("[data-field]")) {
       const field = control.dataset.field;
       if (field in s) showValue(control, s[field]);
     }
+  }
+
+  function applyState() {
+    const s = pg.state;
+    showControls(s);
     for (const key of ["percTrainData", "noise", "batchSize"]) {
       $(key + "-value").textContent = s[key];
     }
@@ -423,10 +454,12 @@
       control.addEventListener("change", () => onControl(control));
     }
     $("play-pause-button").addEventListener("click", () => {
+      pressed();
       setPlaying(!pg.playing);
       send({type: pg.playing ? "play" : "pause"});
     });
     $("next-step-button").addEventListener("click", () => {
+      pressed();
       setPlaying(false);  // Playground's step pauses a running net
       send({type: "step"});
     });
@@ -457,6 +490,7 @@
     if (field === "activation") patch.layerActivations = null;
     if (field === "seed" && !(patch.seed >= 0)) {
       showMessage("seed must be a whole number ≥ 0, got " + control.value);
+      showControls(pg.state);
       return;
     }
     setState(patch);
@@ -652,12 +686,20 @@
     drawLegend();
   }
 
+  // Playground's three decimals; a diverging loss (1e+251) short, not 25
+  // digits wide
+  function formatLoss(v) {
+    if (v == null || !Number.isFinite(Number(v))) return "–";
+    const x = Number(v);
+    return Math.abs(x) >= 1000 ? x.toExponential(2) : x.toFixed(3);
+  }
+
   function formatEpoch(epoch) {
     return String(epoch).padStart(6, "0").replace(/(\d{3})(\d{3})$/, "$1,$2");
   }
 
   function showMetrics(frame) {
-    const fmt = (v) => v == null ? "–" : Number(v).toFixed(3);
+    const fmt = formatLoss;
     const pct = (v) => v == null ? "–" : (100 * v).toFixed(1) + " %";
     $("epoch-number").textContent = formatEpoch(frame.epoch);
     $("train-loss").textContent = fmt(frame.train_loss);
@@ -930,6 +972,11 @@
       const bias = document.createElement("div");
       bias.className = "bias";
       bias.title = "bias: click to edit";
+      bias.addEventListener("mouseenter", () => {
+        const b = currentBias(column, index);
+        bias.title = "Bias is " + (b == null ? "not a number" : round(b, 3)) +
+          " (click to edit)";
+      });
       bias.addEventListener("click", (event) => {
         event.stopPropagation();
         openBiasEditor(event, column, index);
@@ -1027,6 +1074,7 @@
           hit.dataset.source = source;
           hit.dataset.target = j;
           hit.addEventListener("click", openWeightEditor);
+          hit.addEventListener("mouseenter", titleWeight);
           hits.appendChild(hit);
         }
       });
@@ -1104,6 +1152,33 @@
   // ---- editing a weight or a bias -------------------------------------------
 
   let editing = null;
+
+  // Playground's hover: "Weight is 0.23", read when the mouse arrives (a
+  // title per link per frame would cost thousands of DOM writes).
+  function currentWeight(layer, source, target) {
+    const w = pg.lastFrame && pg.lastFrame.weights;
+    const row = w && w[layer - 1] && w[layer - 1][source];
+    return row ? row[target] : undefined;
+  }
+
+  function currentBias(layer, neuron) {
+    const b = pg.lastFrame && pg.lastFrame.biases;
+    return b && b[layer - 1] ? b[layer - 1][neuron] : undefined;
+  }
+
+  function titleWeight(event) {
+    const hit = event.currentTarget;
+    const t = hit.dataset;
+    const w = currentWeight(Number(t.layer), Number(t.source),
+      Number(t.target));
+    let title = hit.querySelector("title");
+    if (!title) {
+      title = document.createElementNS(SVG, "title");
+      hit.appendChild(title);
+    }
+    title.textContent = "Weight is " +
+      (w == null ? "not a number" : round(w, 3)) + " (click to edit)";
+  }
 
   function openWeightEditor(event) {
     const t = event.currentTarget.dataset;
