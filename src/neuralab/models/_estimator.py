@@ -28,7 +28,7 @@ from neuralab.models._setup import (
     make_scheduler,
     make_stoppers,
 )
-from neuralab.models._validation import check_X, check_y
+from neuralab.models._validation import check_X, check_y, warn_raw_pixels
 from neuralab.nn.losses import Flooding, Loss
 from neuralab.nn.module import Module
 from neuralab.optim import Optimizer
@@ -40,6 +40,10 @@ from neuralab.train.metrics import accuracy, evaluate, predict_chunks
 
 class NetEstimator(HTMLRepr, CheckpointMixin, Params):
     """Base of the network-backed estimators (see the module docstring)."""
+
+    #: warn when X is raw uint8 pixels (``warn_raw_pixels``): the MLPs and CNNs, measured to
+    #: stay at chance on them; a perceptron's updates are scale-free
+    _pixels_warning: ClassVar[bool] = False
 
     _probabilistic: ClassVar[bool] = True
     #: ``n_models=E`` trains E members as one stacked ensemble (a study stacks its seeds)
@@ -168,6 +172,8 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
 
     def _check_Xy(self, X: Any, y: Any, cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         name = type(self).__name__
+        if self._pixels_warning:
+            warn_raw_pixels(X, name)
         X = self._check_X(X, dtype=cfg["dtype"], owner=name)
         y = check_y(y, len(X), owner=name, classifier=self._is_classifier())
         return X, y

@@ -338,6 +338,7 @@ _D = defaults("cnn")  # constructor defaults, from the one hyper-parameter table
 
 
 class CNNClassifier(ClassifierMixin, NetEstimator):
+    _pixels_warning = True  # (NetEstimator)
     _kind = "cnn"  # its row of the hyper-parameter table
     stacks_members = False  # the convolution layers have no model axis
 

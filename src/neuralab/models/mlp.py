@@ -48,6 +48,8 @@ def per_layer(name: str, value: Any, n_layers: int) -> list[Any]:
 class _MLP(NetEstimator):
     """Network building and validation shared by the two MLPs."""
 
+    _pixels_warning = True  # (NetEstimator)
+
     def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
         hidden = self.hidden
         hidden = () if hidden is None else as_tuple(hidden)
