@@ -131,6 +131,22 @@ def test_the_controls_change_the_state_and_the_frames(open_page):
 
 
 @pytest.mark.slow
+def test_a_tensorflow_playground_link_opens_here(open_page):
+    """playground.tensorflow.org's settings live after its '#': pasted after this page's
+    address they open the same network here, and the address bar takes this page's query."""
+    link = ("activation=relu&batchSize=10&dataset=spiral&regDataset=reg-plane"
+            "&learningRate=0.03&networkShape=8,8,5&seed=0.80758&x=true&y=true&xTimesY=false"
+            "&xSquared=true&ySquared=true&cosX=false&sinX=true&cosY=false&sinY=true"
+            "&problem=classification&initZero=false&hideText=false")
+    p = open_page()
+    p.page.goto(p.base + "/#" + link)
+    p.wait("pg.framesReceived > 0 && pg.state.dataset === 'spiral'")
+    state = p.js("window.playground.state")
+    assert (state["activation"], state["networkShape"]) == ("relu", [8, 8, 5])
+    assert state["features"] == ["x", "y", "xSquared", "ySquared", "sinX", "sinY"]
+    assert "dataset=spiral" in p.js("window.location.search")
+
+
 def test_a_shared_link_restores_the_run_and_its_weights(open_page):
     n = 5
     a = open_page()

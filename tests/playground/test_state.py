@@ -175,3 +175,33 @@ def test_from_link_keeps_the_good_keys_and_names_the_bad() -> None:
     assert from_link("dataset=gauss&seed=2") == (from_query("dataset=gauss&seed=2"), [])
     with pytest.raises(MessageError, match="4,096"):
         from_link("seed=1&" + "a" * 5000)
+
+
+TFP_LINK = ("activation=relu&batchSize=10&dataset=spiral&regDataset=reg-plane"
+            "&learningRate=0.03&regularizationRate=0&noise=0&networkShape=8,8,5&seed=0.80758"
+            "&showTestData=false&discretize=false&percTrainData=50&x=true&y=true"
+            "&xTimesY=false&xSquared=true&ySquared=true&cosX=false&sinX=true&cosY=false"
+            "&sinY=true&collectStats=false&problem=classification&initZero=false"
+            "&hideText=false")
+
+
+def test_a_tensorflow_playground_link_opens_with_its_settings() -> None:
+    """A teacher's playground.tensorflow.org link (its #hash) carries the same settings
+    here: its one-key-per-feature flags, its regression set names and its string seed are
+    translated; what this page does not offer is named."""
+    from neuralab.playground.state import from_link, from_tf_playground
+
+    state, problems = from_link(TFP_LINK)
+    assert problems == []
+    assert (state.dataset, state.activation, state.networkShape, state.batchSize) == (
+        "spiral", "relu", [8, 8, 5], 10)
+    assert state.features == ["x", "y", "xSquared", "ySquared", "sinX", "sinY"]
+    assert state.seed == 0 and state.regularization is None
+    reg, problems = from_link("problem=regression&dataset=circle&regDataset=reg-gauss"
+                              "&regularization=L2&regularizationRate=0.003&x=true&cosX=true"
+                              "&initZero=true&networkShape=4,2")
+    assert (reg.dataset, reg.problem, reg.regularization, reg.features) == (
+        "multi-gauss", "regression", "L2", ["x"])
+    assert len(problems) == 2 and "initZero" in problems[0] and "cosX" in problems[1]
+    own = "dataset=xor&seed=3"  # this page's own query is left alone
+    assert from_tf_playground(own) == (own, [])

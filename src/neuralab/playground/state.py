@@ -385,6 +385,51 @@ def from_query(query: str, base: PlaygroundState | None = None) -> PlaygroundSta
     return updated(base or PlaygroundState(), changes)
 
 
+#: TensorFlow Playground's own link (the hash of a playground.tensorflow.org address):
+#: its input features as one true/false key each, and its regression sets by other names
+TFP_FEATURES = ("x", "y", "xTimesY", "xSquared", "ySquared", "cosX", "sinX", "cosY", "sinY")
+TFP_REGRESSION = {"reg-plane": "plane", "reg-gauss": "multi-gauss"}
+_TFP_DISPLAY = ("collectStats", "hideText", "tutorial", "problem")  # nothing to train
+
+
+def from_tf_playground(query: str) -> tuple[str, list[str]]:
+    """A TensorFlow Playground link's settings (``activation=tanh&x=true&y=true&...``, the
+    part after ``#``) as this page's query, and what could not be carried over; a query of
+    this page's own format comes back unchanged. Its data cannot be drawn again (its seed
+    feeds JavaScript's random numbers), so the seed is this page's default, 0."""
+    pairs = parse_qsl(query.lstrip("?#"), keep_blank_values=True)
+    keys = {k for k, _ in pairs}
+    if not keys & {*TFP_FEATURES, "regDataset", "initZero"}:
+        return query, []
+    given = dict(pairs)
+    out: list[tuple[str, str]] = []
+    problems: list[str] = []
+    regression = given.get("problem") == "regression"
+    for key, text in pairs:
+        if key in TFP_FEATURES or key in _TFP_DISPLAY:
+            continue
+        if key == "dataset" and regression:
+            continue
+        if key == "regDataset":
+            if regression:
+                out.append(("dataset", TFP_REGRESSION.get(text, text)))
+        elif key == "seed":
+            continue  # (a string for JavaScript's random numbers: this page's seed is 0)
+        elif key == "initZero":
+            if text == "true":
+                problems.append("initZero (all weights 0) is not offered here; the weights "
+                                "start random")
+        else:
+            out.append((key, text))
+    features = [k for k in TFP_FEATURES if given.get(k) == "true"]
+    missing = [k for k in features if k not in FEATURES]
+    if missing:
+        problems.append(f"the features {', '.join(missing)} are not offered here; the others "
+                        "are kept")
+    out.append(("features", ",".join(k for k in features if k in FEATURES)))
+    return urlencode(out), problems
+
+
 def from_link(query: str) -> tuple[PlaygroundState, list[str]]:
     """The state of a page's link, keeping every key that is good: ``(state, problems)``.
 
@@ -392,8 +437,9 @@ def from_link(query: str) -> tuple[PlaygroundState, list[str]]:
     misspelt) keeps the rest of the teacher's settings, as TensorFlow Playground does; each
     key left out is one line in ``problems``. Keys are taken in the link's order, so a key
     that only fits with an earlier one (layerActivations after networkShape) still fits."""
+    query, translated = from_tf_playground(query)
     try:
-        return from_query(query), []
+        return from_query(query), translated
     except MessageError:
         pass
     query = query.lstrip("?")
@@ -408,10 +454,11 @@ def from_link(query: str) -> tuple[PlaygroundState, list[str]]:
             state = from_query(urlencode([(key, text)]), base=state)
         except MessageError as exc:
             problems.append(str(exc))
-    return state, problems
+    return state, translated + problems
 
 
 __all__ = ["DATASETS", "DATA_FIELDS", "DEFAULT_POINTS", "DOMAIN", "FEATURES", "HIDEABLE",
            "LEARNING_RATES", "LIMITS", "LIVE_FIELDS", "MAX_MESSAGE_BYTES", "MESSAGE_TYPES",
-           "REGULARIZATION_RATES", "VIEW_FIELDS", "MessageError", "PlaygroundState",
-           "from_link", "from_query", "message_error", "parse_message", "to_query", "updated"]
+           "REGULARIZATION_RATES", "TFP_FEATURES", "TFP_REGRESSION", "VIEW_FIELDS",
+           "MessageError", "PlaygroundState", "from_link", "from_query", "from_tf_playground",
+           "message_error", "parse_message", "to_query", "updated"]

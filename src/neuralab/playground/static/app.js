@@ -144,11 +144,19 @@
   // the session from it (a shared link restores its run, seed included; the
   // server reads its own format). After a reconnect the address bar holds
   // the latest state, so the settings come back.
+  // A TensorFlow Playground address's settings (its "#activation=tanh&x=true
+  // ..." part) pasted after this page's address open here too: the server
+  // translates them; the address bar then holds this page's own query.
+  function linkQuery() {
+    if (window.location.search) return window.location.search;
+    const hash = window.location.hash.slice(1);
+    return hash.includes("=") ? "?" + hash : "";
+  }
+
   function socketUrl() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     const base = window.location.pathname.replace(/[^/]*$/, "");
-    return scheme + "//" + window.location.host + base + "ws" +
-      window.location.search;
+    return scheme + "//" + window.location.host + base + "ws" + linkQuery();
   }
 
   function send(message) {
