@@ -82,6 +82,24 @@ def _a(what: str) -> str:
             else "a ") + what
 
 
+def what_is(path: str | os.PathLike) -> str:
+    """What ``path`` is, as the end of a sentence naming it: "does not exist", "is a loop of
+    symbolic links", "is a FIFO (named pipe)", "is a folder", "is a file"..."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a loop of symbolic links"
+        if os.path.islink(path):
+            return "is a symbolic link to something that does not exist"
+        return "does not exist" if exc.errno in (errno.ENOENT, errno.ENOTDIR) else (
+            f"cannot be examined ({exc.strerror})")
+    return ("is a folder" if stat.S_ISDIR(mode) else "is a file" if stat.S_ISREG(mode) else
+            "is a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "is a socket"
+            if stat.S_ISSOCK(mode) else "is a device" if stat.S_ISCHR(mode)
+            or stat.S_ISBLK(mode) else "is not a regular file")
+
+
 def open_regular(path: str | os.PathLike, error: type[NeuralabError] = ModelFileError,
                  what: str = "model file", *, max_bytes: int | None = None) -> IO[bytes]:
     """``path`` opened for binary reading, after checking it is a regular file of at most

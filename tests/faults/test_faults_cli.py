@@ -98,12 +98,13 @@ def test_output_files_are_checked(here, capsys):
 
 
 @pytest.mark.parametrize("summary", ["[]", '{"final": "x"}', '{"best": {"val_acc": 3}}',
-                                     "{not json"])
+                                     "{not json", "[" * 100_000 + "]" * 100_000, b"\xff{}"])
 def test_a_malformed_summary_is_one_line_in_report(summary, here, capsys):
     cfg = write_config(here / "f.toml", here / "runs", epochs=3)
     assert main(["train", str(cfg), "--quiet"]) == 0
     run = next((here / "runs").iterdir())
-    (run / "summary.json").write_text(summary)
+    data = summary if isinstance(summary, bytes) else summary.encode()
+    (run / "summary.json").write_bytes(data)
     capsys.readouterr()
     assert "summary.json" in _error(capsys, main(["report", str(run), "-o", "r.html"]))
 

@@ -6,6 +6,7 @@ import csv
 import errno
 import importlib
 import os
+import re
 import sys
 import traceback
 from typing import NoReturn
@@ -78,8 +79,16 @@ _SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 MAX_LINE = 1000  # characters of one error line (a value can be any size)
 
 
+# What a terminal would act on rather than show: control characters (ESC starts the ANSI
+# sequences that recolour, clear or retitle a terminal; BEL, backspace, NUL, C1 codes) and the
+# bidirectional overrides that make text read in another order than it is stored. A key or
+# value from someone else's file is echoed in the error line: these are shown escaped (\x1b).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _one_line(message: str) -> str:
     text = " ".join(str(message).split())
+    text = _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
     return text if len(text) <= MAX_LINE else text[:MAX_LINE - 3] + "..."
 
 

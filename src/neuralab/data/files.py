@@ -50,6 +50,66 @@ def _targets(values: np.ndarray, task: str | None, path: Path) -> tuple[np.ndarr
     return values.astype(np.float32), task
 
 
+# What one CSV may hold: its values are read in chunks into one float array, but each row's
+# label stays text until the end (text labels become classes), so both are bounded.
+MAX_CSV_ROWS = 10_000_000
+MAX_CSV_VALUES = 100_000_000  # 400 MB as float32 (MNIST as a CSV holds 55 million)
+MAX_CSV_LINE = 16 * 2**20  # characters of one line (a header of a million columns fits)
+_CHUNK_ROWS = 65_536
+
+
+def csv_lines(f: io.TextIOWrapper, path: Path):
+    """The lines of ``f``, each read with a bound (iterating a file would read a line of
+    gigabytes whole before the CSV reader could count its values)."""
+    number = 0
+    while line := f.readline(MAX_CSV_LINE + 1):
+        number += 1
+        if len(line) > MAX_CSV_LINE:
+            raise DataError(f"{path}, line {number} is longer than {MAX_CSV_LINE:,} "
+                            "characters; it is not a CSV row neuralab reads")
+        yield line
+
+
+def _label_column(path: Path, header: list[str], label: str | int) -> int:
+    """The index of the label column in ``header`` (a DataError when absent or ambiguous)."""
+    col = label if isinstance(label, int) else (header.index(label) if label in header else None)
+    if col is None or not -len(header) <= col < len(header):
+        raise DataError(f"{path} has no label column {label!r}; its columns are "
+                        f"{', '.join(header)}" + suggest(str(label), header))
+    col %= len(header)
+    twins = [i + 1 for i, h in enumerate(header) if h == header[col]]
+    if len(twins) > 1 and not isinstance(label, int):  # which is the label? never guess
+        raise DataError(f"{path} has {len(twins)} columns named {header[col]!r} (columns "
+                        f"{', '.join(map(str, twins))}); rename all but the label column")
+    return col
+
+
+def _numbers(path: Path, header: list[str], features: list[int], rows: list[list[str]],
+             first_line: int, dtype) -> np.ndarray:
+    """The feature values of ``rows`` (data lines ``first_line``...) as a ``dtype`` array;
+    a DataError names the line, the column and the text of the first bad value."""
+    try:
+        with np.errstate(over="ignore"):  # beyond float32: refused just below
+            X = np.array([[row[c] for c in features] for row in rows], dtype=dtype)
+    except ValueError:
+        for line, row in enumerate(rows, start=first_line):
+            for c in features:
+                try:
+                    float(row[c])
+                except ValueError:
+                    raise DataError(f"{path}, line {line}, column {header[c]!r}: "
+                                    f"{row[c]!r:.40} is not a number") from None
+        raise
+    X = X.reshape(len(rows), len(features))
+    bad = np.argwhere(~np.isfinite(X))
+    if len(bad):
+        i, j = bad[0]
+        raise DataError(f"{path}, line {i + first_line}, column {header[features[j]]!r}: "
+                        f"{rows[i][features[j]]!r:.40} is not a finite "
+                        f"{np.dtype(dtype).name} number")
+    return X
+
+
 def load_csv(path: str | os.PathLike, label: str | int = "label", *,
              delimiter: str = ",", task: str | None = None, dtype=np.float32) -> Dataset:
     """A CSV file with a header row: every column but ``label`` is a numeric feature.
@@ -57,51 +117,56 @@ def load_csv(path: str | os.PathLike, label: str | int = "label", *,
     ``label`` names the target column (or gives its index). Text labels become classes
     0..K-1 in sorted order with the texts as ``class_names``; integer labels stay as they
     are; non-integer numbers make a regression set (override with ``task``). Values must be
-    finite numbers.
+    finite numbers; a file may hold at most :data:`MAX_CSV_ROWS` rows and
+    :data:`MAX_CSV_VALUES` values (a larger data set belongs in an ``.npz``).
     """
     path = _existing(path, "CSV")
+    chunks: list[np.ndarray] = []
+    raw: list[str] = []
+    n_rows = 0
     try:
         with open_regular(path, DataError, "CSV file") as raw_file, io.TextIOWrapper(
                 raw_file, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            rows = []
+            reader = csv.reader(csv_lines(f, path), delimiter=delimiter)
             try:
-                for row in reader:
-                    rows.append(row)
+                first = next(reader, None)
+                if first is None:
+                    raise DataError(f"{path} needs a header row and at least one data row; "
+                                    "found 0")
+                header = [h.strip() for h in first]
+                col = _label_column(path, header, label)
+                features = [c for c in range(len(header)) if c != col]
+                pending: list[list[str]] = []
+                for line, row in enumerate(reader, start=2):
+                    if len(row) != len(header):
+                        raise DataError(f"{path}, line {line}: {len(row)} values for "
+                                        f"{len(header)} columns")
+                    n_rows += 1
+                    if n_rows > MAX_CSV_ROWS or n_rows * len(features) > MAX_CSV_VALUES:
+                        raise DataError(
+                            f"{path} holds more than {MAX_CSV_ROWS:,} rows or "
+                            f"{MAX_CSV_VALUES:,} values (line {line}, {len(header):,} "
+                            "columns); neuralab reads CSV files up to that size: save a "
+                            "larger data set as .npz (neuralab.data.save_npz)")
+                    pending.append(row)
+                    raw.append(row[col].strip())
+                    if len(pending) == _CHUNK_ROWS:
+                        chunks.append(_numbers(path, header, features, pending,
+                                               line - len(pending) + 1, dtype))
+                        pending = []
             except csv.Error as exc:
                 raise DataError(f"{path}, line {reader.line_num}: not a readable CSV row "
                                 f"({exc})") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (byte {exc.start} of a chunk); save the "
                         "CSV as UTF-8") from None
-    if len(rows) < 2:
-        raise DataError(f"{path} needs a header row and at least one data row; found {len(rows)}")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    col = label if isinstance(label, int) else (header.index(label) if label in header else None)
-    if col is None or not -len(header) <= col < len(header):
-        raise DataError(f"{path} has no label column {label!r}; its columns are "
-                        f"{', '.join(header)}" + suggest(str(label), header))
-    col %= len(header)
-    for line, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise DataError(f"{path}, line {line}: {len(row)} values for {len(header)} columns")
-    features = [c for c in range(len(header)) if c != col]
-    X = np.empty((len(body), len(features)), dtype=dtype)
-    for line, row in enumerate(body, start=2):
-        for j, c in enumerate(features):
-            try:
-                with np.errstate(over="ignore"):  # beyond float32: refused just below
-                    X[line - 2, j] = float(row[c])
-            except ValueError:
-                raise DataError(f"{path}, line {line}, column {header[c]!r}: {row[c]!r:.40} is "
-                                "not a number") from None
-    bad = np.argwhere(~np.isfinite(X))
-    if len(bad):
-        i, j = bad[0]
-        raise DataError(f"{path}, line {i + 2}, column {header[features[j]]!r}: "
-                        f"{body[i][features[j]]!r:.40} is not a finite "
-                        f"{np.dtype(dtype).name} number")
-    raw = [row[col].strip() for row in body]
+    if n_rows == 0:
+        raise DataError(f"{path} needs a header row and at least one data row; found 1")
+    if pending:
+        chunks.append(_numbers(path, header, features, pending, n_rows - len(pending) + 2,
+                               dtype))
+    X = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    del chunks, pending
     try:
         numeric = np.array([float(v) for v in raw])
     except ValueError:

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from neuralab._atomic import confined, output_file, read_confined
+from neuralab._atomic import atomic_file, confined, output_file, read_confined
+from neuralab.data.files import csv_lines
+from neuralab.exceptions import DataError
 from neuralab.experiments.config import MAX_CONFIG_BYTES, ConfigError, load_config
 from neuralab.experiments.prepare import (
     apply_preprocess,
@@ -19,7 +21,8 @@ from neuralab.experiments.prepare import (
     image_view,
     load_splits,
 )
-from neuralab.experiments.run import atomic_write_json, atomic_write_text
+from neuralab.experiments.run import atomic_write_json
+from neuralab.io import open_regular
 
 MAX_PREPROCESS_BYTES = 2**20
 MAX_POINTS_BYTES = 256 * 2**20  # a CSV of points to predict: millions of rows
@@ -109,47 +112,69 @@ def eval_run(run_dir: str | Path, *, data: str | None = None, path: str | None =
     return result
 
 
+_CHUNK_ROWS = 65_536  # points parsed, predicted and written at a time
+
+
+def _floats(path: Path, rows: list[list[str]], lines: list[int]) -> np.ndarray:
+    try:
+        return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+    except ValueError:
+        for line, row in zip(lines, rows, strict=True):
+            for v in row:
+                try:
+                    float(v)
+                except ValueError:
+                    raise ConfigError(f"{path} line {line} holds a value that is not a "
+                                      f"number: {v!r:.40}") from None
+        raise
+
+
 def read_points(path: str | Path) -> tuple[list[str], np.ndarray]:
-    """Header and numbers of a CSV of input points (one row per point)."""
+    """Header and numbers of a CSV of input points (one row per point), read in chunks
+    straight into one array (the file's text and its rows are never held whole)."""
     path = Path(path)
     if not path.is_file():
         what = "does not exist" if not path.exists() else "is not a regular file"
         raise ConfigError(f"points file {path} {what}")
-    if path.stat().st_size > MAX_POINTS_BYTES:
-        raise ConfigError(f"points file {path} is {path.stat().st_size:,} bytes; at most "
-                          f"{MAX_POINTS_BYTES:,} are read (split it)")
+    header: list[str] | None = None
+    chunks: list[np.ndarray] = []
+    rows: list[list[str]] = []
+    lines: list[int] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        with open_regular(path, DataError, "points file", max_bytes=MAX_POINTS_BYTES) as raw, \
+                io.TextIOWrapper(raw, encoding="utf-8", newline="") as f:
+            reader = csv.reader(csv_lines(f, path))
+            try:
+                for row in reader:
+                    if not row:
+                        continue
+                    if header is None:
+                        header = row
+                        try:
+                            [float(v) for v in row]
+                        except ValueError:
+                            continue  # a header of names
+                        header = [f"x{i + 1}" for i in range(len(row))]  # a first point
+                    if len(row) != len(header):
+                        raise ConfigError(f"{path} line {reader.line_num} has {len(row)} "
+                                          f"values; the header has {len(header)}")
+                    rows.append(row)
+                    lines.append(reader.line_num)
+                    if len(rows) == _CHUNK_ROWS:
+                        chunks.append(_floats(path, rows, lines))
+                        rows, lines = [], []
+            except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
+                raise ConfigError(f"{path} line {reader.line_num}: {exc}") from None
+    except UnicodeDecodeError:
         raise ConfigError(f"points file {path} cannot be read as UTF-8 text") from None
-    reader = csv.reader(io.StringIO(text))
-    try:
-        rows = [r for r in reader if r]
-    except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
-        raise ConfigError(f"{path} line {reader.line_num}: {exc}") from None
-    if not rows:
+    if header is None:
         raise ConfigError(f"points file {path} is empty; it needs a header row and one row per "
                           "point")
-    header, body = rows[0], rows[1:]
-    try:
-        [float(v) for v in header]
-    except ValueError:
-        pass
-    else:
-        header, body = [f"x{i + 1}" for i in range(len(header))], rows
-    if not body:
+    if rows:
+        chunks.append(_floats(path, rows, lines))
+    if not chunks:
         raise ConfigError(f"points file {path} has a header but no points")
-    values = []
-    for line, row in enumerate(body, 2):
-        if len(row) != len(header):
-            raise ConfigError(f"{path} line {line} has {len(row)} values; the header has "
-                              f"{len(header)}")
-        try:
-            values.append([float(v) for v in row])
-        except ValueError:
-            raise ConfigError(f"{path} line {line} holds a value that is not a number: "
-                              f"{row}") from None
-    X = np.asarray(values, dtype=np.float64)
+    X = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
     if not np.isfinite(X).all():
         raise ConfigError(f"{path} contains NaN or infinite values")
     return header, X
@@ -157,7 +182,8 @@ def read_points(path: str | Path) -> tuple[list[str], np.ndarray]:
 
 def predict_file(model: str | Path, points: str | Path, output: str | Path) -> int:
     """Write predictions (and class probabilities where the model has them) for each point
-    of the CSV ``points`` to ``output``; returns the number of points."""
+    of the CSV ``points`` to ``output``; returns the number of points. Points are predicted
+    and written a chunk at a time, so memory holds the points and one chunk's outputs."""
     output = output_file(output)  # before any work: a missing folder is not created
     model = Path(model)
     est = load_model(model)
@@ -167,26 +193,28 @@ def predict_file(model: str | Path, points: str | Path, output: str | Path) -> i
     if X.shape[1] != n_in:
         raise ConfigError(f"{points} has {X.shape[1]} columns ({', '.join(header)}); the model "
                           f"takes {n_in} inputs")
-    Xm = apply_preprocess(pre, X) if pre else X
-    pred = np.asarray(est.predict(Xm))
     out_cols = [*header, "prediction"]
-    proba = None
-    if hasattr(est, "classes_"):
-        try:
-            proba = np.asarray(est.predict_proba(Xm))
-            out_cols += [f"p_{c}" for c in np.asarray(est.classes_).tolist()]
-        except AttributeError:
-            proba = None
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(out_cols)
-    for i in range(len(X)):
-        row = [repr(float(v)) for v in X[i]] + [pred[i].item() if hasattr(pred[i], "item")
-                                                 else pred[i]]
-        if proba is not None:
-            row += [f"{p:.6g}" for p in proba[i]]
-        w.writerow(row)
-    atomic_write_text(output, buf.getvalue())
+    has_proba = hasattr(est, "classes_") and hasattr(est, "predict_proba")
+    if has_proba:
+        out_cols += [f"p_{c}" for c in np.asarray(est.classes_).tolist()]
+    with atomic_file(output) as f:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(out_cols)
+        for start in range(0, len(X), _CHUNK_ROWS):
+            Xc = X[start:start + _CHUNK_ROWS]
+            Xm = apply_preprocess(pre, Xc) if pre else Xc
+            pred = np.asarray(est.predict(Xm))
+            proba = np.asarray(est.predict_proba(Xm)) if has_proba else None
+            w = csv.writer(buf, lineterminator="\n")
+            for i in range(len(Xc)):
+                row = [repr(float(v)) for v in Xc[i]] + [
+                    pred[i].item() if hasattr(pred[i], "item") else pred[i]]
+                if proba is not None:
+                    row += [f"{p:.6g}" for p in proba[i]]
+                w.writerow(row)
+            f.write(buf.getvalue().encode("utf-8"))
+            buf = io.StringIO()
+        f.write(buf.getvalue().encode("utf-8"))  # the header alone, when there are no points
     return len(X)
 
 

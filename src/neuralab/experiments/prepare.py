@@ -36,6 +36,7 @@ from neuralab.experiments.config import (
     build_estimator,
     is_classifier,
 )
+from neuralab.io import what_is
 from neuralab.models.multiclass import positive_labels
 
 Pair = tuple[np.ndarray, np.ndarray]
@@ -110,7 +111,8 @@ def check_data_files(cfg: DataConfig) -> None:
     if cfg.path is not None:
         p = Path(cfg.path).expanduser()
         if not p.is_file():
-            what = "does not exist" if not p.exists() else "is not a file"
+            what = what_is(p)
+            what = "is a folder, not a file" if what == "is a folder" else what
             extra = (f"; {_how_to_get(cfg.name)} (it is saved under "
                      f"~/.cache/neuralab, then drop data.path) or point data.path at your copy"
                      if info.remotes else "; point data.path at your file")
@@ -119,7 +121,9 @@ def check_data_files(cfg: DataConfig) -> None:
         p = Path(cfg.root).expanduser()
         if not p.is_dir():
             how = _how_to_get(cfg.name, f" --root {p}")
-            raise ConfigError(f"data folder {p} does not exist; {how}, or point data.root at "
+            what = what_is(p)
+            what = "is a file, not a folder" if what == "is a file" else what
+            raise ConfigError(f"data folder {p} {what}; {how}, or point data.root at "
                               "the folder holding the files")
 
 
@@ -241,9 +245,22 @@ def check_task(cfg: ExperimentConfig, data: Prepared) -> None:
     if es.enabled and es.monitor.startswith("val") and "val" not in data.sets:
         raise ConfigError(f"train.early_stopping.monitor={es.monitor!r} needs a validation "
                           "set; set data.split.val (e.g. 0.1) or monitor train_loss")
-    if clf and len(np.unique(data.sets["train"][1])) < 2:
+    if not clf:
+        return
+    seen = np.unique(data.sets["train"][1])
+    if len(seen) < 2:
         raise ConfigError(f"the training split of {cfg.data.name!r} holds a single class; "
                           "a classifier needs at least 2")
+    for split_name, (_, y) in data.sets.items():
+        # a class the model never saw cannot be scored: refused here, before a run folder
+        unseen = np.setdiff1d(np.unique(y), seen) if split_name != "train" else []
+        if len(unseen):
+            some = ", ".join(map(repr, data.label_names(unseen[:3])))
+            raise ConfigError(
+                f"the {split_name} split of {cfg.data.name!r} holds {len(unseen):,} "
+                f"class(es) that the training split lacks (such as {some}; the training "
+                f"split has {len(seen):,}); every class needs training samples: give more "
+                "samples per class, or use fewer classes")
 
 
 def as_images(cfg: ExperimentConfig, data: Prepared) -> Prepared:

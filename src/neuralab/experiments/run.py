@@ -730,6 +730,7 @@ def run_experiment(cfg: ExperimentConfig, *, quiet: bool = False, offline: bool 
     """
     name = default_name(cfg)
     cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"name": name})})
+    check_text(cfg.to_dict())
     exp = prepare_experiment(cfg, offline=offline)
     run_dir = new_run_dir(cfg.output.dir, name)
     with lock_folder(run_dir):
@@ -739,6 +740,26 @@ def run_experiment(cfg: ExperimentConfig, *, quiet: bool = False, offline: bool 
             shutil.rmtree(run_dir, ignore_errors=True)  # nothing in it to resume
             raise
         return Run(run_dir, exp, quiet=quiet, reporter=reporter).execute(state=None)
+
+
+def check_text(value: Any, key: str = "") -> None:
+    """Refuse a setting that cannot be written as UTF-8 text (config.toml records every
+    setting): a path holding bytes that are not UTF-8, which Python keeps as lone surrogates
+    (``--out $'\\xff'``). Checked before any folder exists; the ConfigError names the key."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_text(k, key)
+            check_text(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            check_text(v, key)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(f"{key or 'a key'}={value!r} is not allowed: it holds bytes that "
+                              "are not UTF-8 text, which config.toml cannot record; rename it "
+                              "with UTF-8 characters") from None
 
 
 def check_extension(cfg: ExperimentConfig, epochs: int) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from neuralab._atomic import confined, read_confined
 from neuralab._metrics_csv import read_metrics
+from neuralab.exceptions import DataError
 from neuralab.experiments.config import MAX_CONFIG_BYTES, ConfigError, read_toml
+from neuralab.io import parse_json, what_is
 
 
 @dataclass
@@ -69,16 +70,21 @@ def load_run(path: str | Path) -> RunInfo:
     run folder is something people mail to each other (a ValueError names the file)."""
     path = Path(path)
     if not path.is_dir():
-        raise ConfigError(f"run folder {path} does not exist")
+        what = what_is(path)
+        raise ConfigError(f"{path} {what}, not a run folder" if what.startswith("is a ")
+                          else f"run folder {path} {what}")
     cfg_file = confined(path, "config.toml", MAX_CONFIG_BYTES)
     if cfg_file is None:
         raise ConfigError(f"{path} is not a run folder (it has no config.toml)")
     config = read_toml(cfg_file)
     raw = read_confined(path, "summary.json", MAX_SUMMARY_BYTES)
     try:
-        summary = json.loads(raw) if raw is not None else {"status": "unknown"}
-    except ValueError:
-        raise ValueError(f"{path / 'summary.json'} is not valid JSON") from None
+        text = raw.decode("utf-8-sig") if raw is not None else None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path / 'summary.json'} is not valid JSON (not UTF-8 text)") from None
+    # bounded nesting: a summary.json of 100,000 brackets is an error naming the file
+    summary = parse_json(text, str(path / "summary.json"), DataError) if text is not None \
+        else {"status": "unknown"}
     summary = _check_summary(summary, path / "summary.json")
     columns, rows = ([], [])
     metrics = confined(path, "metrics.csv", MAX_METRICS_BYTES)
