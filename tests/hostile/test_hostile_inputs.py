@@ -158,3 +158,53 @@ def test_a_path_of_bytes_that_are_not_utf8_is_refused_before_any_folder(here, ca
     line = _error(capsys, main(["train", "--quick", "--out", "r\udcffuns"]))
     assert "output.dir='r\\udcffuns' is not allowed: it holds bytes that are not UTF-8" in line
     assert os.listdir(here) == []
+
+
+def test_a_dotted_key_of_thousands_of_parts_is_refused_at_once(here, capsys):
+    """tomllib takes quadratic time on ``[a.a.a. …]``: 64 KiB took 1.8 s and 1 MiB minutes
+    before the depth check could run; it is now refused before parsing."""
+    import time
+
+    (here / "deep.toml").write_text("[" + ".".join(["a"] * 100_000) + "]\n")
+    t0 = time.perf_counter()
+    err = _error(capsys, main(["config", "show", "deep.toml"]))
+    assert time.perf_counter() - t0 < 1.0 and "more than 32 deep" in err
+    legit = '[data]\nname = "moons"\n[model]\nkind = "mlp"\n[output]\nname = "v1.2.3.a.b"\n'
+    (here / "ok.toml").write_text(legit)
+    assert main(["config", "show", "ok.toml"]) == 0
+
+
+def test_a_config_saved_with_a_byte_order_mark_reads(here, capsys):
+    """Windows Notepad starts UTF-8 with a BOM; it was 'not valid TOML (line 1, column 1)'."""
+    (here / "bom.toml").write_bytes(b'\xef\xbb\xbf[model]\nkind = "mlp"\nhidden = [7]\n')
+    assert main(["config", "show", "bom.toml"]) == 0
+    assert "hidden = [7]" in capsys.readouterr().out
+
+
+def test_a_hundred_thousand_hidden_layers_are_refused_not_built(here, capsys):
+    (here / "layers.toml").write_text("[model]\nkind = \"mlp\"\nhidden = ["
+                                      + ", ".join(["5"] * 100_000) + "]\n")
+    err = _error(capsys, main(["train", "layers.toml"]))
+    assert "at most 1,000 integers" in err and not (here / "runs").exists()
+    from neuralab.models import MLPClassifier
+
+    with pytest.raises(ValueError, match="at most 1,000"):
+        MLPClassifier(hidden=[5] * 1001).fit(np.zeros((4, 2)), [0, 1, 0, 1])
+
+
+def test_a_split_of_a_hundred_thousand_classes_and_their_scatter_are_quick():
+    """An ID column taken as the label: the stratified split grouped classes with one pass
+    per class (10⁵: 4.9 s), the scatter drew a series per class (minutes)."""
+    import time
+
+    from neuralab.data import Dataset
+    from neuralab.data.plot import plot_points
+    from neuralab.data.prepare import split_indices
+
+    y = np.arange(30_000)
+    t0 = time.perf_counter()
+    rest, test = split_indices(y, len(y), (6_000,), seed=0)
+    assert len(test) == 6_000 and len(np.intersect1d(rest, test)) == 0
+    X = np.random.default_rng(0).normal(size=(len(y), 2))
+    fig = plot_points(Dataset(X, y, name="ids", task="classification"))
+    assert time.perf_counter() - t0 < 10 and fig.axes[0].get_legend() is None

@@ -58,8 +58,12 @@ def split_indices(
     turn: the last ``sizes[-1]`` go to the last part. ``labels=None``: no stratification.
     """
     rng = as_generator(seed) if shuffle else None
-    groups = [np.arange(n)] if labels is None else [
-        np.flatnonzero(labels == c) for c in np.unique(labels)]
+    if labels is None:
+        groups = [np.arange(n)]
+    else:  # each class's indices in increasing order, by one stable sort (10⁵ classes: fast)
+        order = np.argsort(labels, kind="stable")
+        _, starts = np.unique(np.asarray(labels)[order], return_index=True)
+        groups = np.split(order, starts[1:])
     counts = np.array([len(g) for g in groups])
     left = counts.copy()
     quotas = []

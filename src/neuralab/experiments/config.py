@@ -68,6 +68,10 @@ DATA_DEFAULTS: dict[str, dict[str, Any]] = {
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")  # \Z: "$" would allow "abc\n"
 MAX_CONFIG_BYTES = 2**20  # a config file; far more than any real one
 MAX_DEPTH = 32  # lists and tables inside each other in a value: no setting needs more than 3
+#: a dotted key of more than MAX_DEPTH + 2 parts (``[a.a.a. …]``): tomllib takes quadratic
+#: time on them (64 KiB: 1.8 s; 1 MiB: minutes), so they are refused before it parses
+_DEEP_KEY = re.compile(r"(?<![\w-])(?:(?:[\w-]++|\"[^\"\n]*+\"|'[^'\n]*+')[ \t]*+\.[ \t]*+)"
+                       f"{{{MAX_DEPTH + 2}}}")
 
 
 class _Section(BaseModel):
@@ -188,7 +192,8 @@ def _table_check(obj: BaseModel, section: str, model: str | None = None) -> None
         value = getattr(obj, name)
         if row is None or value is None or row.kind in ("pair", "dict", "object"):
             continue
-        values = value if isinstance(value, list) else [value]
+        # a list of choices is checked item by item; a list of sizes as a whole (its length)
+        values = value if isinstance(value, list) and row.kind != "sizes" else [value]
         for v in values:
             v = None if (row.name == "schedule" and v == "none") else v
             try:
@@ -692,7 +697,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_CONFIG_BYTES + 1)
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # (Notepad starts its UTF-8 with a byte-order mark)
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except OSError as exc:
@@ -701,7 +706,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is over {MAX_CONFIG_BYTES:,} bytes; a config is "
                           "a few lines of TOML")
     try:
-        data = tomllib.loads(text)
+        data = None if _DEEP_KEY.search(text) else tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     except RecursionError:

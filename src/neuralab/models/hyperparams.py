@@ -95,7 +95,7 @@ class Hyper:
         elif self.kind == "batch":
             text = "an integer >= 1 or 'full'"
         elif self.kind == "sizes":
-            text = f"a list of integers in [1, {_num(self.high)}]"
+            text = f"a list of at most {MAX_LAYERS:,} integers in [1, {_num(self.high)}]"
         elif self.kind == "pair":
             text = "two numbers in [0, 1)"
         else:
@@ -109,6 +109,7 @@ def _num(x: float) -> str:
 
 
 _ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != "linear")  # "linear" is an alias
+MAX_LAYERS = 1_000  # hidden layers of an MLP: far deeper than any lesson's
 _TABLE = [
     # -- the network ------------------------------------------------------------------------
     Hyper("hidden", "sizes", (20,), "sizes of the hidden layers; () gives a linear model",
@@ -302,6 +303,8 @@ def check(name: str, value: Any, model: str | None = None) -> Any:
         return int(value) if h.kind == "int" else float(value)
     if h.kind == "sizes":
         sizes = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len(sizes) > MAX_LAYERS:  # (each layer is a Python object: 10⁵ of them hang)
+            raise bad
         for v in sizes:
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) \
                     or not 1 <= v <= (h.high or math.inf):

@@ -52,9 +52,7 @@ class _MLP(NetEstimator):
 
     def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
         hidden = self.hidden
-        hidden = () if hidden is None else as_tuple(hidden)
-        for h in hidden:
-            check_positive("hidden", h, integer=True)
+        hidden = () if hidden is None else check("hidden", as_tuple(hidden), self._kind)
         n = len(hidden)
         acts = [check_choice("activation", a, ACTIVATIONS)
                 for a in per_layer("activation", self.activation, max(n, 1))][:n]
