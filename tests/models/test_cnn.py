@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 from neuralab import data
 from neuralab.models import CNNClassifier, MLPClassifier, NetEstimator
-from neuralab.models.cnn import ARCHITECTURES, check_layers, count_weights
+from neuralab.models.cnn import ARCHITECTURES, architecture_layers, check_layers, count_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,6 +169,12 @@ def test_q5_cnn_example_runs_end_to_end(tmp_path, monkeypatch):
     assert sum(row["parameters"] for row in summary["network"]) > 0
     report = (run / "report.html").read_text()
     assert "<h3>Network</h3>" in report and "feature maps" in report
+    # the "layers in TOML": the example spells its network out, and the run folder's
+    # resolved config keeps the list (and trains again from it)
+    resolved = tomllib.loads((run / "config.toml").read_text())["model"]
+    assert "architecture" not in resolved
+    assert architecture_layers(resolved["layers"]) == architecture_layers("onelayer_cnn")
+    assert main(["train", str(run / "config.toml"), "--set", "train.epochs=1"]) == 0
 
 
 @pytest.mark.slow
