@@ -355,3 +355,15 @@ def test_k_class_sets_fill_playgrounds_plane() -> None:
         else:  # blobs around centres at radius 3.5
             assert 2.5 < np.median(radius) < 4.5
         assert s.data_message()["classes"] == 4
+
+
+def test_the_data_message_sends_points_with_four_decimals() -> None:
+    """Rounded float32 coordinates went out as -3.008699893951416: the page only needs 4
+    decimals, and the JSON was a third longer."""
+    import json
+    import re
+
+    for dataset in ("spiral", "plane"):
+        text = json.dumps(Session(PlaygroundState(dataset=dataset, noise=20)).data_message())
+        decimals = [len(m) for m in re.findall(r"\.(\d+)", text)]
+        assert decimals and max(decimals) <= 4, dataset

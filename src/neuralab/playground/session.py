@@ -583,7 +583,8 @@ class Session:
 
     def data_message(self) -> dict[str, Any]:
         def rows(split: str, y: np.ndarray) -> list[list[float]]:
-            X = np.round(self.raw[split], 4)
+            # float64 before rounding: a rounded float32 prints as -3.008699893951416
+            X = np.round(self.raw[split].astype(np.float64), 4)
             labels = self._label_index(y)
             lab = labels.tolist() if self.classifier else np.round(labels, 4).tolist()
             return [[a, b, c] for (a, b), c in zip(X.tolist(), lab, strict=True)]
