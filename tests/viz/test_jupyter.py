@@ -38,7 +38,11 @@ def test_html_repr_shows_state_and_changed_parameters_first():
 def test_html_repr_of_ensembles_and_one_vs_rest():
     ds = moons(n=80, noise=0.2, seed=0)
     ens = MLPClassifier(hidden=(5,), epochs=2, n_models=3, random_state=0).fit(ds.X, ds.y)
-    assert "3 models" in _text(ens._repr_html_()) and "(mean of 3)" in _text(ens._repr_html_())
+    text = _text(ens._repr_html_())
+    assert "3 models" in text
+    # the ensemble's metrics are means, said once (not "(mean of 3)" after each of them)
+    assert text.count("mean of 3") == 1
+    assert f"mean of 3 models: train_loss {ens.history_.train_loss[-1].mean():.4f}" in text
     ovr = OneVsRest(LogisticRegression(epochs=2, lr=0.5)).fit(ds.X, ds.y)
     text = _text(ovr._repr_html_())
     assert text.index("OneVsRest") < text.index("LogisticRegression")  # the base nested in it
@@ -89,3 +93,69 @@ def test_figures_get_an_image_formatter_in_a_kernel(monkeypatch):
     finally:
         png.pop(Figure, None)
         InteractiveShell.clear_instance()
+
+
+class _Handle:
+    """A display handle that keeps what the bar showed last."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, str] = {}
+
+    def update(self, bundle: dict[str, str], raw: bool = False) -> None:
+        self.shown = bundle
+
+
+def test_interrupted_bar_shows_the_epochs_history_has(monkeypatch):
+    """Ctrl-C raised from a user's callback in epoch 30: the epoch is complete (history_ has
+    30 rows), so the bar's last state says 30, not the 29 it saw before the user's callback
+    ran ahead of it."""
+    import neuralab.train.loop as loop
+    from neuralab.train.callbacks import Callback
+
+    bars = []
+
+    def fake_bar(verbose, epochs):
+        bar = NotebookProgress(epochs, min_interval=0.0)
+        bar.on_train_begin = lambda est: setattr(bar, "handle", _Handle())
+        bars.append(bar)
+        return bar
+
+    monkeypatch.setattr(loop, "notebook_progress", fake_bar)
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, est, epoch, logs):
+            if epoch == 30:
+                raise KeyboardInterrupt
+
+    ds = moons(n=100, noise=0.2, seed=0)
+    clf = MLPClassifier(hidden=(5,), epochs=100, verbose=1, callbacks=[CtrlC()],
+                        random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(ds.X, ds.y)
+    assert len(clf.history_) == 30
+    plain = bars[0].handle.shown["text/plain"]
+    assert plain.startswith("epoch 30/100") and "interrupted" in plain
+    assert f"train_acc {clf.history_.train_acc[-1]:.4f}" in plain  # epoch 30's metrics
+    assert '<progress value="30" max="100"' in bars[0].handle.shown["text/html"]
+
+
+def test_a_diverged_fit_leaves_the_bar_saying_so(monkeypatch):
+    """TrainingDiverged used to leave the bar as it was mid-run, with a live ETA."""
+    import neuralab.train.loop as loop
+    from neuralab.exceptions import TrainingDiverged
+
+    bars = []
+
+    def fake_bar(verbose, epochs):
+        bar = NotebookProgress(epochs, min_interval=0.0)
+        bar.on_train_begin = lambda est: setattr(bar, "handle", _Handle())
+        bars.append(bar)
+        return bar
+
+    monkeypatch.setattr(loop, "notebook_progress", fake_bar)
+    ds = moons(n=100, noise=0.2, seed=0)
+    clf = MLPClassifier(hidden=(8,), lr=1e6, epochs=100, verbose=1, random_state=0)
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
+        clf.fit(ds.X, ds.y)
+    plain = bars[0].handle.shown["text/plain"]
+    assert "diverged after epoch" in plain and "ETA" not in plain, plain

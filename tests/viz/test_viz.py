@@ -230,3 +230,37 @@ def test_epoch_axes_tick_whole_epochs_even_for_one_evaluated_epoch(epochs):
     lo, hi = ax.get_xlim()
     ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_curves_of_an_ensemble_show_the_mean_and_the_spread_of_its_models():
+    """``viz.plot_curves(ens.history_)`` for ``n_models=5``: its metrics are (epochs, 5);
+    they were dropped and the figure was one empty axes. Now each set is the mean line over
+    a band from the lowest to the highest model, the legend says so, and a NaN model (a
+    diverged member) warns nothing."""
+    import warnings
+
+    ds = moons(n=120, noise=0.2, seed=0)
+    ens = MLPClassifier(hidden=(5,), epochs=6, n_models=5, random_state=0).fit(
+        ds.X, ds.y, validation=(ds.X, ds.y))
+    fig = viz.plot_curves(ens.history_)
+    loss_ax, acc_ax = fig.axes
+    mean = loss_ax.get_lines()[0].get_ydata()
+    np.testing.assert_allclose(mean, ens.history_.train_loss.mean(axis=1), rtol=1e-6)
+    assert len(loss_ax.collections) == 2 and len(acc_ax.collections) == 2  # train, val bands
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["train (mean of 5)", "val (mean of 5)",
+                      "band: lowest to highest of the 5 models"]
+    assert acc_ax.get_ylim()[0] <= ens.history_.train_acc.min()  # the band fits the scale
+    cols = {"epoch": np.arange(1, 4), "train_loss": np.array([[0.5, np.nan], [0.4, np.nan],
+                                                              [np.nan, np.nan]])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice" for the all-NaN epoch
+        fig = viz.plot_curves(cols)
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [0.5, 0.4, np.nan])
+    cmp = viz.plot_compare({"ensemble": ens.history_})  # one line per set: the mean
+    assert len(cmp.axes[0].get_lines()) == 2
+
+
+def test_curves_with_nothing_finite_say_so_instead_of_an_empty_figure():
+    with pytest.raises(ValueError, match="every loss and accuracy column is empty"):
+        viz.plot_curves({"epoch": np.arange(1, 3), "train_loss": np.full(2, np.nan)})

@@ -51,10 +51,11 @@ def _layer_sizes(est: Any) -> list[int]:
 
 
 def _metric_text(value: Any) -> str:
-    v = np.asarray(value, dtype=float)
-    if v.ndim == 0:
-        return f"{float(v):.4f}"
-    return f"{np.nanmean(v):.4f} (mean of {v.size})"
+    """A metric's last value; an ensemble's (E,) values as their mean over the models that
+    have one (the line says "mean of E models" once, before the metrics)."""
+    v = np.asarray(value, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    return f"{float(v.mean()):.4f}" if v.size else "nan"
 
 
 def _fitted_line(est: Any) -> str:
@@ -75,11 +76,16 @@ def _fitted_line(est: Any) -> str:
         parts.append(f"{epochs} epochs")
     history = getattr(est, "history_", None)
     if history is not None and len(history):
+        metrics, size = [], 1
         for key in history.keys():
             if key.endswith(("_loss", "_acc")) and key != "batch_loss":
                 value = history.last(key)
                 if value is not None and np.isfinite(np.asarray(value, dtype=float)).any():
-                    parts.append(f"{key} {_metric_text(value)}")
+                    metrics.append(f"{key} {_metric_text(value)}")
+                    size = np.size(value)
+        if metrics and size > 1:  # an ensemble: said once, not after every metric
+            metrics[0] = f"mean of {size} models: {metrics[0]}"
+        parts.extend(metrics)
     return "fitted" + "".join(f" · {p}" for p in parts)
 
 

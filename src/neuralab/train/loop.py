@@ -339,6 +339,10 @@ def fit_loop(est: Any, trainer: Trainer, X: np.ndarray, T: np.ndarray, *, epochs
         for cb in callbacks:
             cb.on_train_end(est, logs)
         raise
+    except TrainingDiverged:  # only the bar is told: it would go on showing a live ETA
+        if bar is not None:
+            bar.on_train_end(est, {**logs, "diverged": True})
+        raise
     for cb in callbacks:
         cb.on_train_end(est, logs)
 

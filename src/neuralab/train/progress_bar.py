@@ -87,19 +87,28 @@ class NotebookProgress(Callback):
         self.start_epoch = self.epoch = int(getattr(est, "n_epochs_", 0) or 0)
         self.handle = display(self._bundle(), raw=True, display_id=True)
 
-    def on_epoch_end(self, est: Any, epoch: int, logs: dict[str, Any]) -> None:
+    def _record(self, epoch: int, logs: dict[str, Any]) -> None:
         self.epoch = epoch
         if logs.get("evaluated"):
             self.metrics = {k: v for k, v in logs.items()
                             if k.endswith(("_loss", "_acc")) and k != "batch_loss"}
+
+    def on_epoch_end(self, est: Any, epoch: int, logs: dict[str, Any]) -> None:
+        self._record(epoch, logs)
         if time.perf_counter() - self.last_draw >= self.min_interval:
             self._show()
 
     def on_train_end(self, est: Any, logs: dict[str, Any]) -> None:
         if self.handle is None:
             return
+        if "epoch" in logs:
+            # the last completed epoch: a callback before the bar that raised (a Ctrl-C in
+            # its on_epoch_end) kept the bar from seeing it, yet it is in history_
+            self._record(int(logs["epoch"]), logs)
         if logs.get("interrupted"):
             state = "interrupted"
+        elif logs.get("diverged"):
+            state = f"diverged after epoch {self.epoch}"
         elif self.epoch < self.epochs:
             state = f"stopped at epoch {self.epoch}"
         else:

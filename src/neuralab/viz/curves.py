@@ -31,8 +31,11 @@ def _columns(source: Any) -> dict[str, np.ndarray]:
         _, source = read_metrics(source)
     if hasattr(source, "keys") and hasattr(source, "__getitem__") and hasattr(source, "evaluated"):
         keep = np.asarray(source["evaluated"], dtype=bool)  # a History: evaluated epochs only
+        if keep.ndim > 1:  # an ensemble's flag: one column per model, the same in each
+            keep = keep.any(axis=tuple(range(1, keep.ndim)))
+        # an ensemble's metrics are (epochs, E): kept whole, drawn as a mean and a band
         return {k: np.asarray(source[k], dtype=float)[keep] for k in source.keys()
-                if k != "evaluated" and np.asarray(source[k]).ndim == 1}
+                if k != "evaluated" and np.asarray(source[k]).ndim in (1, 2)}
     if isinstance(source, Sequence) and not isinstance(source, str):
         keys = list(source[0]) if source else []
         cols = {}
@@ -47,6 +50,28 @@ def _columns(source: Any) -> dict[str, np.ndarray]:
         return {k: np.asarray(v) for k, v in source.items()}
     raise TypeError(f"cannot read curves from {type(source).__name__}; give a History, a "
                     "metrics.csv path, a list of rows or a dict of columns")
+
+
+def _spread(y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """An ensemble's (epochs, E) column as its mean over the models that have a value and
+    the lowest and highest of them (None, None for a plain column). No NumPy warning for an
+    epoch where every model is NaN (diverged ones, or not evaluated): it is NaN."""
+    y = np.asarray(y, dtype=float)
+    if y.ndim < 2:
+        return y, None, None
+    finite = np.isfinite(y)
+    count = finite.sum(axis=1)
+    some = count > 0
+    mean = np.full(len(y), np.nan)
+    mean[some] = np.where(finite, y, 0.0).sum(axis=1)[some] / count[some]
+    low = np.where(some, np.where(finite, y, np.inf).min(axis=1), np.nan)
+    high = np.where(some, np.where(finite, y, -np.inf).max(axis=1), np.nan)
+    return mean, low, high
+
+
+def _n_models(cols: dict[str, np.ndarray]) -> int:
+    """E for an ensemble's columns (a 2-D one, (epochs, E)), else 0."""
+    return max((v.shape[1] for v in cols.values() if np.ndim(v) == 2), default=0)
 
 
 def _groups(cols: dict[str, np.ndarray]) -> list[tuple[str, dict[str, np.ndarray]]]:
@@ -84,8 +109,10 @@ def plot_curves(source: Any, *, title: str | None = None, log_loss: bool = False
     fig = new_figure((width, 4.2))
     axes = fig.subplots(1, 2 if has_acc else 1, squeeze=False)[0]
     groups = _groups(cols)
+    n_models = _n_models(cols)
     accs: list[np.ndarray] = []
     legend: dict[str, Any] = {}
+    drawn = False
     for g, (label, block) in enumerate(groups):
         x = block.get("epoch", np.arange(1, len(next(iter(block.values()))) + 1))
         for s in SETS:
@@ -93,15 +120,20 @@ def plot_curves(source: Any, *, title: str | None = None, log_loss: bool = False
                 key = f"{s}_{metric}"
                 if key not in block:
                     continue
-                y = block[key].astype(float)
+                y, low, high = _spread(block[key])
                 if not np.isfinite(y).any():
                     continue
                 if metric == "acc":
-                    accs.append(y)
+                    accs.append(y if low is None else np.concatenate([low, high]))
                 name = f"{label} {s}".strip() if len(groups) > 1 else s
+                if n_models > 1:
+                    name += f" (mean of {n_models})"
                 c = color(g if len(groups) > 1 else SETS.index(s))
                 few = np.isfinite(y).sum() <= 3  # a lone point would be invisible as a line
                 named = len(groups) == 1 or s == "train" or len(groups) <= 3
+                if low is not None:  # an ensemble: the spread of its models behind the mean
+                    ax.fill_between(x, low, high, color=c, alpha=0.18, lw=0)
+                drawn = True
                 (line,) = ax.plot(x, y, STYLES[s], color=c, marker="o" if few else None,
                                   lw=1.4 if len(groups) == 1 else 1.0,
                                   label=name if named else None)
@@ -113,6 +145,14 @@ def plot_curves(source: Any, *, title: str | None = None, log_loss: bool = False
     if has_acc:
         axes[1].set_ylabel("accuracy")
         accuracy_limits(axes[1], np.concatenate(accs) if accs else [])
+    if not drawn:
+        raise ValueError("no metrics to plot: every loss and accuracy column is empty (NaN); "
+                         f"the source has {', '.join(cols)}")
+    if n_models > 1:
+        from matplotlib.patches import Patch
+
+        legend[f"band: lowest to highest of the {n_models} models"] = Patch(color="0.5",
+                                                                            alpha=0.3)
     for ax in axes:
         ax.set_xlabel("epoch")
         integer_epochs(ax)
@@ -134,7 +174,7 @@ def _run_curves(source: Any, metric: str, sets: Sequence[str]
     for s in sets:
         key = f"{s}_{metric}"
         if key in cols:
-            y = cols[key].astype(float)
+            y = _spread(cols[key])[0]  # an ensemble: the mean of its models
             if np.isfinite(y).any():
                 out.append((s, x.astype(float), y))
     return out
