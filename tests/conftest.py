@@ -20,3 +20,11 @@ def torch_double() -> Iterator[Any]:
     finally:
         torch.set_default_dtype(dtype)
         torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch) -> Any:
+    """A fresh working folder for a command-line test (figures headless)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    return tmp_path

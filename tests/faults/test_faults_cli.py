@@ -12,23 +12,11 @@ from pathlib import Path
 import pytest
 from fault_helpers import write_config
 
+from cli_helpers import one_error_line
 from neuralab.cli import main
 from neuralab.cli._app import _classify
 
-
-@pytest.fixture
-def here(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    return tmp_path
-
-
-def _error(capsys, rc: int, code: int = 2) -> str:
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert rc == code, err
-    assert len(lines) == 1 and lines[0].startswith("neuralab: error: "), err
-    return lines[0]
+_error = one_error_line
 
 
 def _no_runs(folder: Path) -> None:

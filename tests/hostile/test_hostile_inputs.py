@@ -10,26 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_helpers import one_error_line
 from neuralab.cli import main
 from neuralab.cli._app import _one_line
 from neuralab.data import files
 from neuralab.data.files import load_csv
 from neuralab.exceptions import DataError
 
-
-@pytest.fixture
-def here(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    return tmp_path
-
-
-def _error(capsys, rc: int, code: int = 2) -> str:
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert rc == code, err
-    assert len(lines) == 1 and lines[0].startswith("neuralab: error: "), err
-    return lines[0]
+_error = one_error_line
 
 
 # -- the terminal ---------------------------------------------------------------------------

@@ -105,12 +105,9 @@ class _Handle:
         self.shown = bundle
 
 
-def test_interrupted_bar_shows_the_epochs_history_has(monkeypatch):
-    """Ctrl-C raised from a user's callback in epoch 30: the epoch is complete (history_ has
-    30 rows), so the bar's last state says 30, not the 29 it saw before the user's callback
-    ran ahead of it."""
+def _fake_bars(monkeypatch) -> list:
+    """The bars a fit opens, as if in a notebook (each draws into a fake display handle)."""
     import neuralab.train.loop as loop
-    from neuralab.train.callbacks import Callback
 
     bars = []
 
@@ -121,6 +118,16 @@ def test_interrupted_bar_shows_the_epochs_history_has(monkeypatch):
         return bar
 
     monkeypatch.setattr(loop, "notebook_progress", fake_bar)
+    return bars
+
+
+def test_interrupted_bar_shows_the_epochs_history_has(monkeypatch):
+    """Ctrl-C raised from a user's callback in epoch 30: the epoch is complete (history_ has
+    30 rows), so the bar's last state says 30, not the 29 it saw before the user's callback
+    ran ahead of it."""
+    from neuralab.train.callbacks import Callback
+
+    bars = _fake_bars(monkeypatch)
 
     class CtrlC(Callback):
         def on_epoch_end(self, est, epoch, logs):
@@ -141,18 +148,9 @@ def test_interrupted_bar_shows_the_epochs_history_has(monkeypatch):
 
 def test_a_diverged_fit_leaves_the_bar_saying_so(monkeypatch):
     """TrainingDiverged used to leave the bar as it was mid-run, with a live ETA."""
-    import neuralab.train.loop as loop
     from neuralab.exceptions import TrainingDiverged
 
-    bars = []
-
-    def fake_bar(verbose, epochs):
-        bar = NotebookProgress(epochs, min_interval=0.0)
-        bar.on_train_begin = lambda est: setattr(bar, "handle", _Handle())
-        bars.append(bar)
-        return bar
-
-    monkeypatch.setattr(loop, "notebook_progress", fake_bar)
+    bars = _fake_bars(monkeypatch)
     ds = moons(n=100, noise=0.2, seed=0)
     clf = MLPClassifier(hidden=(8,), lr=1e6, epochs=100, verbose=1, random_state=0)
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
