@@ -4,23 +4,39 @@ resumed: every run present exactly once, results equal to the in-process study."
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from study_helpers import cli, env, runs_rows, study_toml
+from study_helpers import cli, env, refused, runs_rows, study_toml
 
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
 
 KILLS = 10
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _collect_dask_objects():
+    """Dask clients and futures left for the garbage collector run Python finalizers; on
+    CPython 3.11.7 one running inside a later ``ast.parse`` (pytest rewriting a module it
+    imports at the end of the session) made it fail with "SystemError: AST constructor
+    recursion depth mismatch" after every test had passed. Collected here, while nothing
+    is being parsed."""
+    yield
+    import gc
+
+    gc.collect()
 
 
 def cluster_study(epochs: int, seeds: int) -> str:
@@ -35,10 +51,11 @@ def dask_bin(name: str) -> list[str]:
     return [exe, name]
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    """A scheduler and two single-threaded workers on 127.0.0.1; yields (address, workers)."""
-    info = tmp_path / "scheduler.json"
+@contextlib.contextmanager
+def start_cluster(folder: Path, n_workers: int = 2, preload: str | None = None):
+    """A scheduler and ``n_workers`` single-threaded workers on 127.0.0.1 (each with
+    ``--preload preload`` from ``folder`` if given); yields (address, worker processes)."""
+    info = folder / "scheduler.json"
     procs = [subprocess.Popen([*dask_bin("scheduler"), "--host", "127.0.0.1", "--port", "0",
                                "--no-dashboard", "--scheduler-file", str(info)],
                               env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -47,16 +64,18 @@ def cluster(tmp_path):
         while not info.is_file() and time.time() < deadline:
             time.sleep(0.2)
         address = json.loads(info.read_text())["address"]
+        extra = ["--preload", preload] if preload else []
+        worker_env = {**env(), "PYTHONPATH": str(folder)} if preload else env()
         workers = [subprocess.Popen([*dask_bin("worker"), address, "--nthreads", "1",
                                      "--nworkers", "1", "--no-dashboard", "--host",
-                                     "127.0.0.1", "--death-timeout", "60"],
-                                    env=env(), stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL) for _ in range(2)]
+                                     "127.0.0.1", "--death-timeout", "60", *extra],
+                                    env=worker_env, cwd=folder, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL) for _ in range(n_workers)]
         procs += workers
         from distributed import Client
 
         with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=60)
+            client.wait_for_workers(n_workers, timeout=60)
         yield address, workers
     finally:
         for p in procs:
@@ -67,6 +86,13 @@ def cluster(tmp_path):
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A scheduler and two single-threaded workers on 127.0.0.1; yields (address, workers)."""
+    with start_cluster(tmp_path) as running:
+        yield running
 
 
 def test_a_running_cluster_gives_the_in_process_results(tmp_path, cluster):
@@ -187,3 +213,155 @@ def test_ctrl_c_in_a_terminal_stops_the_workers_without_a_traceback(tmp_path):
                               text=True).stdout.strip()
         time.sleep(0.2)
     assert not left, f"processes left in the group: {left}"
+
+
+#: a worker --preload that makes neuralab unimportable, as on a worker started from another
+#: Python environment
+NO_NEURALAB = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "neuralab" or name.startswith("neuralab."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Block())
+for k in [k for k in sys.modules if k == "neuralab" or k.startswith("neuralab.")]:
+    del sys.modules[k]
+"""
+
+
+def test_workers_without_neuralab_are_one_line_and_nothing_written(tmp_path):
+    """A worker that cannot import neuralab closed its connection when the first task came
+    (the task's function did not unpickle) and the study waited forever, in silence."""
+    (tmp_path / "no_neuralab.py").write_text(NO_NEURALAB)
+    (tmp_path / "s.toml").write_text(cluster_study(5, 4))
+    with start_cluster(tmp_path, n_workers=1, preload="no_neuralab") as (address, _):
+        done = cli("study", "s.toml", "--out", "out", "--scheduler", address, cwd=tmp_path,
+                   timeout=120)
+    refused(done, "cannot import neuralab", tmp_path / "out")
+    assert "No module named 'neuralab'" in done.stderr and sys.executable in done.stderr
+
+
+@contextlib.contextmanager
+def silent_listener():
+    """A port that accepts connections and never says a word (like a web server waiting
+    for a request: the dashboard's 8787); yields its tcp:// address."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("address, match", [
+    ("127.0.0.1:8786", "tcp://127.0.0.1:8786"),
+    ("http://127.0.0.1:8786", "http://"),
+    ("inproc://x", "inproc://"),
+    ("tcp://127.0.0.1:99999", "[1, 65535]"),
+    ("tcp://no-such-host.invalid:8786", "cannot reach"),
+    ("silent", "said nothing"),
+])
+def test_a_bad_scheduler_address_is_one_line_in_seconds(tmp_path, address, match):
+    """Before: http:// and inproc:// failed after the study folder was made, and a port
+    that accepts but says nothing (the dashboard's) hung ``neuralab study`` for ever."""
+    (tmp_path / "s.toml").write_text(cluster_study(5, 4))
+    with silent_listener() as silent:
+        t0 = time.monotonic()
+        done = cli("study", "s.toml", "--out", "out", "--scheduler",
+                   silent if address == "silent" else address, cwd=tmp_path, timeout=60)
+        took = time.monotonic() - t0
+    refused(done, match, tmp_path / "out")
+    assert took < 20, took  # the scheduler's check takes 5 s at most, not Dask's 30 s
+
+
+def test_python_api_refuses_a_bad_scheduler_with_a_value_error(tmp_path):
+    from neuralab.studies import Study
+
+    with silent_listener() as silent:
+        for address in ("http://127.0.0.1:8786", "tcp://127.0.0.1:0", silent):
+            with pytest.raises(ValueError, match="scheduler"):
+                Study(_base(), seeds=2).run(
+                    scheduler=address, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def _base() -> dict:
+    return {"data": {"name": "moons", "options": {"n": 100}},
+            "model": {"kind": "mlp", "hidden": [4]}, "train": {"epochs": 2}}
+
+
+def test_a_cluster_that_loses_every_worker_stops_with_one_line(tmp_path, monkeypatch):
+    """All workers SIGKILLed mid-study: the tasks waited for a worker for ever, in silence.
+    Now the study stops after NO_WORKERS_TIMEOUT_S with a line saying so and how to resume,
+    keeps what finished, and a --resume on local workers gives the in-process results."""
+    import psutil
+
+    from neuralab.experiments.run import RunFailed
+    from neuralab.studies import Study, backends, resume_study
+
+    monkeypatch.setattr(backends, "NO_WORKERS_TIMEOUT_S", 3.0)
+    (tmp_path / "s.toml").write_text(cluster_study(300, 150))
+    notices: list[str] = []
+    monkeypatch.setattr("neuralab.studies.runner._print_notice", notices.append)
+    with start_cluster(tmp_path) as (address, workers):
+        def kill_all(progress) -> None:
+            if progress.runs and all(w.poll() is None for w in workers):
+                for w in workers:  # `dask worker` and the worker process it started
+                    children = psutil.Process(w.pid).children(recursive=True)
+                    w.kill()
+                    for child in children:
+                        with contextlib.suppress(psutil.NoSuchProcess):
+                            child.kill()
+        t0 = time.monotonic()
+        with pytest.raises(RunFailed) as caught:
+            Study.from_file(tmp_path / "s.toml").run(scheduler=address, out=tmp_path / "out",
+                                                     progress=kill_all, quiet=False)
+        took = time.monotonic() - t0
+    message = str(caught.value)
+    assert "no worker for 3 s" in message and "--resume" in message, message
+    assert any("no Dask worker" in n for n in notices), notices
+    assert took < 120
+    folder = next((tmp_path / "out").iterdir())
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "failed" and 0 < summary["runs_done"] < 4 * 150
+    resume_study(folder, workers=2, plots=False)
+    whole = cli("study", "s.toml", "--out", "whole", "-q", "--no-plots", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    assert runs_rows(folder) == runs_rows(next((tmp_path / "whole").iterdir()))
+
+
+def test_local_workers_ignore_a_taken_dashboard_port(tmp_path):
+    """Port 8787 in use (another study, a cluster's dashboard): Dask printed "Port 8787 is
+    already in use ... Hosting the HTTP server on port N instead" and a warning's source
+    line; two studies with --workers 2 at once both finish, with the in-process results."""
+    held = socket.socket()
+    try:
+        held.bind(("127.0.0.1", 8787))
+        held.listen(1)
+    except OSError:  # taken already: the case under test
+        held.close()
+        held = None
+    try:
+        (tmp_path / "s.toml").write_text(cluster_study(40, 20))
+        outs: dict[str, subprocess.CompletedProcess] = {}
+
+        def study(name: str) -> None:
+            outs[name] = cli("study", "s.toml", "--out", name, "--workers", "2",
+                             "--no-plots", cwd=tmp_path)
+
+        threads = [threading.Thread(target=study, args=(n,)) for n in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        if held is not None:
+            held.close()
+    local = cli("study", "s.toml", "--out", "local", "-q", "--no-plots", cwd=tmp_path)
+    assert local.returncode == 0, local.stderr
+    reference = runs_rows(next((tmp_path / "local").iterdir()))
+    for name, done in outs.items():
+        assert done.returncode == 0, done.stderr
+        assert "8787" not in done.stderr and "warn" not in done.stderr, done.stderr
+        assert runs_rows(next((tmp_path / name).iterdir())) == reference

@@ -48,7 +48,12 @@ from neuralab.experiments.config import (
     read_toml,
 )
 from neuralab.models.hyperparams import HYPERPARAMS
-from neuralab.studies.backends import check_backend, check_reachable, run_tasks
+from neuralab.studies.backends import (
+    ClusterError,
+    check_backend,
+    check_reachable,
+    run_tasks,
+)
 from neuralab.studies.spec import Cell, StudySpec
 from neuralab.train.callbacks import Callback
 
@@ -717,7 +722,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         _warm_up()
     try:
         run_tasks(run_chunk, [(c.name, c.task()) for c in todo], on_result, workers=workers,
-                  scheduler=scheduler)
+                  scheduler=scheduler, notice=None if quiet else _print_notice)
         return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
                       seconds=time.perf_counter() - t0, plots=plots, results=results)
     except BaseException as exc:
@@ -738,6 +743,10 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
             pass
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, StudyInterrupted):
             raise StudyInterrupted(folder, saved, total) from None
+        if isinstance(exc, ClusterError):  # no worker left, or workers without neuralab
+            raise RunFailed(f"{exc}; the study stopped with {saved} of {total} runs saved; "
+                            f"continue with: neuralab study --resume {folder}",
+                            exit_code=1) from None
         if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
             raise RunFailed(f"{fault_text(exc)}; the study stopped with {saved} of {total} "
                             f"runs saved; free some space, then: neuralab study --resume "
@@ -774,6 +783,10 @@ class Progress:
 
 def _print_progress(progress: Progress) -> None:
     print(progress.line(), file=sys.stderr, flush=True)
+
+
+def _print_notice(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
