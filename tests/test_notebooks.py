@@ -58,6 +58,10 @@ fig""",
 clf = models.MLPClassifier(hidden=(8,), epochs=50, verbose=1, callbacks=[CtrlC()])
 clf.fit(ds.X, ds.y)""",
     "clf.set_params(callbacks=None).partial_fit(ds.X, ds.y, epochs=3)",
+    """from neuralab.studies import Study
+res = Study({"data": {"name": "moons", "options": {"n": 100}},
+             "model": {"kind": "mlp", "hidden": [4]}, "train": {"epochs": 3}},
+            grid={"optim.lr": [0.1, 1.0]}, seeds=3).run(out="studies", plots=False)""",
 ]
 
 
@@ -65,15 +69,15 @@ clf.fit(ds.X, ds.y)""",
 def test_a_students_cells(tmp_path):
     """What a student does in the first weeks, in a real kernel: an ensemble's curves draw
     (they were an empty axes), a Ctrl-C mid-fit leaves the bar at the epoch history_ has,
-    training continues, and nothing is written to stderr (no warning a student cannot act
-    on)."""
+    training continues, a small study shows its progress, and nothing is written to stderr
+    (no warning a student cannot act on)."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in STUDENT_CELLS])
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
-    ens_fit, curves, interrupted, resumed = (c.outputs for c in nb.cells)
+    ens_fit, curves, interrupted, resumed, study = (c.outputs for c in nb.cells)
     assert [o.output_type for o in ens_fit] == ["display_data", "execute_result"]
     assert "mean of 5 models" in ens_fit[1]["data"]["text/html"]
     assert curves[0].text == "[2, 2]\n"  # loss and accuracy, train and val means
@@ -83,6 +87,9 @@ def test_a_students_cells(tmp_path):
         bar["data"]["text/plain"]
     assert error.output_type == "error" and error.ename == "KeyboardInterrupt"
     assert resumed[0]["data"]["text/plain"].startswith("epoch 10/10")  # 7 + 3, done
+    # a study was silent until it finished: its bar ends at every run done
+    assert study[0]["data"]["text/plain"].startswith("runs 6/6  cells 2/2")
+    assert '<progress value="6" max="6"' in study[0]["data"]["text/html"]
     streams = [o.text for c in nb.cells for o in c.outputs
                if o.output_type == "stream" and o.name == "stderr"]
     assert not streams, streams

@@ -684,7 +684,8 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         for cell, _, _ in entry["members"]:
             runs_of[cell] = runs_of.get(cell, 0) + 1
     resumed = sum(runs_of.values())
-    report = progress or (None if quiet else _print_progress)
+    report = progress or (_print_progress if not quiet else _notebook_progress(
+        Progress(resumed, total, 0, n_cells, 0.0, math.inf)))
     if not quiet:
         chunk_s = "chunk" if len(chunks) == 1 else "chunks"
         print(f"study {study.describe()} = {total} runs in {len(chunks)} {chunk_s} "
@@ -783,6 +784,25 @@ class Progress:
 
 def _print_progress(progress: Progress) -> None:
     print(progress.line(), file=sys.stderr, flush=True)
+
+
+def _notebook_progress(start: Progress) -> Callable[[Progress], None] | None:
+    """In a Jupyter kernel, ``run()``'s progress (quiet elsewhere): one line updated in place,
+    a bar of the runs done with the cells, the time and the ETA; None outside a kernel."""
+    from neuralab._jupyter import in_notebook
+
+    if not in_notebook():
+        return None
+    from IPython.display import display
+
+    from neuralab.train.progress_bar import bar_bundle
+
+    def bundle(p: Progress) -> dict[str, str]:
+        page, plain = bar_bundle(p.runs, p.runs_total, p.line())
+        return {"text/html": page, "text/plain": plain}
+
+    handle = display(bundle(start), raw=True, display_id=True)
+    return lambda p: handle.update(bundle(p), raw=True)
 
 
 def _print_notice(line: str) -> None:

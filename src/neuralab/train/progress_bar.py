@@ -37,6 +37,17 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+def bar_bundle(value: int, total: int, text: str, detail: str = "") -> tuple[str, str]:
+    """A notebook progress line as (HTML, plain text): a ``<progress>`` bar at
+    ``value``/``total``, ``text`` beside it and ``detail`` below."""
+    e = html.escape
+    page = (f'<div style="font-family:monospace;font-size:12px">'
+            f'<progress value="{value}" max="{max(total, 1)}" '
+            f'style="width:220px;vertical-align:middle"></progress> {e(text)}'
+            + (f"<br>{e(detail)}" if detail else "") + "</div>")
+    return page, text + (f"\n{detail}" if detail else "")
+
+
 class NotebookProgress(Callback):
     """A progress bar for a notebook cell: epoch/total, elapsed, ETA and the last evaluated
     metrics; its last state says finished, stopped early or interrupted."""
@@ -56,7 +67,6 @@ class NotebookProgress(Callback):
     def text(self, state: str = "") -> tuple[str, str]:
         """The bar now as (HTML, plain text); ``state``: "" while training, else the
         closing words."""
-        e = html.escape
         elapsed = time.perf_counter() - self.t0
         done = self.epoch - self.start_epoch
         left = self.epochs - self.epoch
@@ -66,11 +76,7 @@ class NotebookProgress(Callback):
         if state:
             text += f" · {state}"
         metrics = "  ".join(f"{k} {_metric(v)}" for k, v in self.metrics.items())
-        page = (f'<div style="font-family:monospace;font-size:12px">'
-                f'<progress value="{self.epoch}" max="{max(self.epochs, 1)}" '
-                f'style="width:220px;vertical-align:middle"></progress> {e(text)}'
-                + (f"<br>{e(metrics)}" if metrics else "") + "</div>")
-        return page, text + (f"\n{metrics}" if metrics else "")
+        return bar_bundle(self.epoch, self.epochs, text, metrics)
 
     def _bundle(self, state: str = "") -> dict[str, str]:
         page, plain = self.text(state)
@@ -121,4 +127,4 @@ def notebook_progress(verbose: int, epochs: int) -> NotebookProgress | None:
     return NotebookProgress(epochs) if verbose and in_notebook() else None
 
 
-__all__ = ["NotebookProgress", "notebook_progress"]
+__all__ = ["NotebookProgress", "bar_bundle", "notebook_progress"]
