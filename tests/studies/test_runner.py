@@ -617,3 +617,25 @@ def test_load_study_gives_the_finished_result_back_and_writes_nothing(tmp_path):
         load_study(first.folder)
     with pytest.raises(ValueError, match="not a study folder"):
         load_study(tmp_path / "nothing")
+
+
+def test_the_cell_table_shows_short_in_a_notebook_and_keeps_every_column(tmp_path):
+    """``res.table()`` in a notebook was 115 columns with the middle cut out by pandas (the
+    accuracy means hidden); it shows the settings that differ and the headline intervals,
+    as the terminal does, while code still gets every column."""
+    import pandas as pd
+
+    res = Study(BASE, grid={"optim.lr": [0.1, 1.0]}, seeds=3,
+                target={"train_acc": 1.0}).run(out=tmp_path / "s", plots=False)
+    table = res.table()
+    full = pd.DataFrame(table)
+    assert isinstance(table, pd.DataFrame) and table.equals(full) and full.shape[1] > 50
+    page = table._repr_html_()
+    assert page.count("<tr>") == 3  # the header and one row per cell
+    for head in ("<th>lr</th>", "reached target [95 % CI]", "median epochs [CI]",
+                 "final_test_acc mean [CI]"):
+        assert head in page, head
+    row = full.iloc[1]
+    mean, low = row["final_test_acc_mean"] * 100, row["final_test_acc_mean_low"] * 100
+    assert f"{mean:.1f} % [{low:.1f}" in page and "2 cells × 3 seeds" in page
+    assert type(table[["n"]]) is pd.DataFrame and type(table.copy()) is pd.DataFrame

@@ -134,8 +134,13 @@ def _print_table(result: Any, table: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from neuralab.report.study import fmt_epochs, fmt_interval
-    from neuralab.viz.studies import format_value, short_keys, varying_keys
+    from neuralab.viz.studies import (
+        format_value,
+        short_keys,
+        summary_cells,
+        summary_headers,
+        varying_keys,
+    )
 
     keys = result.study.spec.keys()
     # one line per setting that differs between cells, never cut: "negative_slope=0.05"
@@ -145,14 +150,13 @@ def _print_table(result: Any, table: Any) -> None:
     settings = ["\n".join(f"{names[k]}={format_value(row[k])}" for k in shown) or "base"
                 for _, row in table.iterrows()]
     widest = max((len(line) for text in settings for line in text.splitlines()), default=4)
-    main = next((m for m in ("final_test_acc", "final_val_acc", "final_train_acc",
-                             "final_test_loss", "final_train_loss")
-                 if f"{m}_mean" in table.columns), None)
+    targeted = bool(result.study.spec.target)
+    heads, main = summary_headers(table.columns, targeted)
     console = Console(soft_wrap=False)
     # rich shrinks the widest columns first and would cut the settings short: on a narrow
     # terminal the intervals wrap at 14 characters ("100.0 % [83.9,"), or 10 below 76
     # columns, and the settings get the rest of the width (folded, never cut)
-    n_numbers = (2 if result.study.spec.target else 0) + (1 if main else 0)
+    n_numbers = len(heads)
     wrap = 14 if console.width >= 76 else 10
     counts = {int(n) for n in table["n"]}
     same_n = len(counts) == 1  # the usual case: the seed count goes into the title
@@ -164,21 +168,9 @@ def _print_table(result: Any, table: Any) -> None:
     out.add_column("setting", min_width=max(8, min(widest, rest, 40)), overflow="fold")
     if not same_n:
         out.add_column("n", justify="right")
-    targeted = bool(result.study.spec.target)
-    if targeted:
-        out.add_column("reached target [95 % CI]", **number)
-        out.add_column("median epochs [CI]", **number)
-    if main:
-        out.add_column(f"{main} mean [CI]", **number)
+    for head in heads:
+        out.add_column(head, **number)
     for setting, (_, row) in zip(settings, table.iterrows(), strict=True):
         cells = [setting] if same_n else [setting, str(int(row["n"]))]
-        if targeted:
-            cells += [fmt_interval(row["success_rate"], row["success_rate_low"],
-                                   row["success_rate_high"], percent=True),
-                      fmt_epochs(row["epochs_median"], row["epochs_median_low"],
-                                 row["epochs_median_high"])]
-        if main:
-            cells.append(fmt_interval(row[f"{main}_mean"], row[f"{main}_mean_low"],
-                                      row[f"{main}_mean_high"], percent=main.endswith("acc")))
-        out.add_row(*cells)
+        out.add_row(*cells, *summary_cells(row, targeted, main))
     console.print(out)

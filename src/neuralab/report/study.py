@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import io
-import math
 import os
 import shlex
 import time
@@ -34,8 +33,11 @@ from neuralab.viz._figure import color
 from neuralab.viz.studies import (
     MAX_IMAGE_BYTES,
     StudyFolder,
+    _finite,
     cell_codes,
     cell_groups,
+    fmt_epochs,
+    fmt_interval,
     format_value,
     main_metrics,
     plot_title,
@@ -65,31 +67,6 @@ td.set{max-width:16rem;overflow-wrap:anywhere}td .ln{display:block}
 # ----------------------------------------------------------------------------- numbers
 
 
-def _finite(v: Any) -> bool:
-    try:
-        return math.isfinite(float(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _num(v: float) -> str:
-    return f"{float(v):.4g}"
-
-
-def fmt_interval(estimate: Any, low: Any, high: Any, *, percent: bool = False) -> str:
-    """``73.0 % [66.5, 78.7]`` (percent) or ``0.0312 [0.0301, 0.0325]``; ``–`` if unknown.
-
-    An undefined interval (fewer than two seeds) shows the estimate alone.
-    """
-    if not _finite(estimate):
-        return "–"
-    f: Callable[[Any], str] = (lambda v: f"{float(v) * 100:.1f}") if percent else _num
-    core = f"{f(estimate)} %" if percent else f(estimate)
-    if not (_finite(low) and _finite(high)):
-        return core
-    return f"{core} [{f(low)}, {f(high)}]"
-
-
 def fmt_difference(estimate: Any, low: Any, high: Any, *, percent: bool = False) -> str:
     """A difference a − b with its interval: ``-7.0 pp [-15.2, 1.3]`` (percentage points)."""
     if not _finite(estimate):
@@ -100,21 +77,6 @@ def fmt_difference(estimate: Any, low: Any, high: Any, *, percent: bool = False)
     if not (_finite(low) and _finite(high)):
         return core
     return f"{core} [{f(low)}, {f(high)}]"
-
-
-def fmt_epochs(estimate: Any, low: Any, high: Any) -> str:
-    """Median epochs to target: ``412 [380, 455]``; ``not reached`` for inf (more than the
-    budget), also as an interval bound."""
-    def one(v: Any) -> str:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return "–"
-        return f"{float(v):g}" if _finite(v) else "not reached"
-
-    if not _finite(estimate):
-        return "not reached" if estimate is not None and float(estimate) == math.inf else "–"
-    if low is None or high is None or (math.isnan(float(low)) and math.isnan(float(high))):
-        return one(estimate)
-    return f"{one(estimate)} [{one(low)}, {one(high)}]"
 
 
 def fmt_p(p: Any) -> str:

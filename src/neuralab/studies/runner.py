@@ -633,6 +633,7 @@ class StudyResult:
         """One row per cell with intervals (``stats.cell_table``; the default table is
         computed once)."""
         from neuralab.studies import stats
+        from neuralab.studies.display import CellTable
 
         if kwargs or self._cells is None:
             cells = stats.cell_table(self.runs, grid=self.study.spec.keys(),
@@ -640,7 +641,9 @@ class StudyResult:
             if kwargs:
                 return cells
             self._cells = cells
-        return self._cells.copy()
+        # (a notebook shows it short: the settings that differ and the headline intervals)
+        return CellTable.of(self._cells.copy(), self.study.spec.keys(),
+                            bool(self.study.spec.target))
 
     def compare(self, key: str, **kwargs: Any) -> Any:
         from neuralab.studies import stats

@@ -286,6 +286,74 @@ def short_keys(keys: Sequence[str]) -> dict[str, str]:
     return {k: s if last.count(s) == 1 else k for k, s in zip(keys, last, strict=True)}
 
 
+def _finite(v: Any) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(v: float) -> str:
+    return f"{float(v):.4g}"
+
+
+def fmt_interval(estimate: Any, low: Any, high: Any, *, percent: bool = False) -> str:
+    """``73.0 % [66.5, 78.7]`` (percent) or ``0.0312 [0.0301, 0.0325]``; ``–`` if unknown.
+
+    An undefined interval (fewer than two seeds) shows the estimate alone.
+    """
+    if not _finite(estimate):
+        return "–"
+    f: Callable[[Any], str] = (lambda v: f"{float(v) * 100:.1f}") if percent else _num
+    core = f"{f(estimate)} %" if percent else f(estimate)
+    if not (_finite(low) and _finite(high)):
+        return core
+    return f"{core} [{f(low)}, {f(high)}]"
+
+
+def fmt_epochs(estimate: Any, low: Any, high: Any) -> str:
+    """Median epochs to target: ``412 [380, 455]``; ``not reached`` for inf (more than the
+    budget), also as an interval bound."""
+    def one(v: Any) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "–"
+        return f"{float(v):g}" if _finite(v) else "not reached"
+
+    if not _finite(estimate):
+        return "not reached" if estimate is not None and float(estimate) == math.inf else "–"
+    if low is None or high is None or (math.isnan(float(low)) and math.isnan(float(high))):
+        return one(estimate)
+    return f"{one(estimate)} [{one(low)}, {one(high)}]"
+
+
+#: the metric a cell summary leads with, the first of these the table has
+LEAD_METRICS = ("final_test_acc", "final_val_acc", "final_train_acc", "final_test_loss",
+                "final_train_loss")
+
+
+def summary_headers(columns: Sequence[str], targeted: bool) -> tuple[list[str], str | None]:
+    """The number columns of a short cell table (the terminal's, a notebook's) and the
+    metric it leads with: reached target and median epochs (with a target), that metric's
+    mean, each with its interval."""
+    main = next((m for m in LEAD_METRICS if f"{m}_mean" in columns), None)
+    heads = ["reached target [95 % CI]", "median epochs [CI]"] if targeted else []
+    return heads + ([f"{main} mean [CI]"] if main else []), main
+
+
+def summary_cells(row: Any, targeted: bool, main: str | None) -> list[str]:
+    """One cell table row's numbers as :func:`summary_headers` names them."""
+    cells = []
+    if targeted:
+        cells += [fmt_interval(row["success_rate"], row["success_rate_low"],
+                               row["success_rate_high"], percent=True),
+                  fmt_epochs(row["epochs_median"], row["epochs_median_low"],
+                             row["epochs_median_high"])]
+    if main:
+        cells.append(fmt_interval(row[f"{main}_mean"], row[f"{main}_mean_low"],
+                                  row[f"{main}_mean_high"], percent=main.endswith("acc")))
+    return cells
+
+
 def cell_labels(frame: Any, by: Sequence[str], *, short: bool = True) -> list[str]:
     """One label per row of ``frame`` (a cell table, or the first run of each cell):
     ``activation=relu, lr=0.1`` over the settings that differ between the rows."""
@@ -740,7 +808,30 @@ def study_plots(folder: str | os.PathLike | StudyFolder, *, cells: Any = None,
     return paths
 
 
-__all__ = ["StudyFolder", "cell_codes", "cell_groups", "cell_labels", "convergence",
-           "format_value", "main_metrics", "mean_curves", "metric_distributions", "plot_title",
-           "read_study_folder", "read_table", "safe_file", "short_keys", "study_figures",
-           "study_plots", "success_rates", "target_text", "varying_keys", "wrap_label"]
+__all__ = [
+    "LEAD_METRICS",
+    "StudyFolder",
+    "cell_codes",
+    "cell_groups",
+    "cell_labels",
+    "convergence",
+    "fmt_epochs",
+    "fmt_interval",
+    "format_value",
+    "main_metrics",
+    "mean_curves",
+    "metric_distributions",
+    "plot_title",
+    "read_study_folder",
+    "read_table",
+    "safe_file",
+    "short_keys",
+    "study_figures",
+    "study_plots",
+    "success_rates",
+    "summary_cells",
+    "summary_headers",
+    "target_text",
+    "varying_keys",
+    "wrap_label",
+]
