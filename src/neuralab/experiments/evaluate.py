@@ -198,23 +198,22 @@ def predict_file(model: str | Path, points: str | Path, output: str | Path) -> i
     if has_proba:
         out_cols += [f"p_{c}" for c in np.asarray(est.classes_).tolist()]
     with atomic_file(output) as f:
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(out_cols)
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")  # writes through as it fills
+        w = csv.writer(text, lineterminator="\n")
+        w.writerow(out_cols)
         for start in range(0, len(X), _CHUNK_ROWS):
             Xc = X[start:start + _CHUNK_ROWS]
             Xm = apply_preprocess(pre, Xc) if pre else Xc
             pred = np.asarray(est.predict(Xm))
             proba = np.asarray(est.predict_proba(Xm)) if has_proba else None
-            w = csv.writer(buf, lineterminator="\n")
             for i in range(len(Xc)):
                 row = [repr(float(v)) for v in Xc[i]] + [
                     pred[i].item() if hasattr(pred[i], "item") else pred[i]]
                 if proba is not None:
                     row += [f"{p:.6g}" for p in proba[i]]
                 w.writerow(row)
-            f.write(buf.getvalue().encode("utf-8"))
-            buf = io.StringIO()
-        f.write(buf.getvalue().encode("utf-8"))  # the header alone, when there are no points
+        text.flush()
+        text.detach()  # (atomic_file syncs and closes the file itself)
     return len(X)
 
 
