@@ -80,6 +80,12 @@ def command(entry: Entry, *, quick: bool = False, data_dir: str | None = None) -
     return " ".join(parts)
 
 
+def missing_data(entry: Entry, data_dir: str | os.PathLike) -> list[str]:
+    """The data sets ``entry`` needs whose file or folder ``data_dir`` does not hold."""
+    folder = Path(data_dir).expanduser()
+    return [n for n in entry.needs if not os.path.lexists(folder / DATA_SETS[n]["at"])]
+
+
 def needs_data_message(entry: Entry, data_dir: str | os.PathLike | None = None) -> str:
     """What to do when ``entry``'s files are missing: no ``data_dir`` given, or files
     missing from the one given."""
@@ -88,9 +94,8 @@ def needs_data_message(entry: Entry, data_dir: str | os.PathLike | None = None) 
         return (f"{entry.id} needs {', '.join(entry.needs)} files: download them ({cmds}) and "
                 "give --data-dir ~/data")
     folder = Path(data_dir).expanduser()
-    names = [n for n in entry.needs if not os.path.lexists(folder / DATA_SETS[n]["at"])]
-    cmds = "; ".join(DATA_SETS[n]["get"].format(dir=shlex.quote(str(data_dir)))
-                     for n in names)
+    names = missing_data(entry, data_dir)
+    cmds = "; ".join(download_commands(entry, shlex.quote(str(data_dir)), names))
     return (f"{entry.id} needs {' and '.join(str(folder / DATA_SETS[n]['at']) for n in names)}"
             f", which --data-dir does not hold: download {'them' if len(names) > 1 else 'it'} "
             f"there ({cmds})")
@@ -220,9 +225,7 @@ def run_entry(entry: Entry, *, out: str | os.PathLike = OUT, quick: bool = False
     t0 = time.perf_counter()
     # every study is built and its data found before the entry's folder is made: an entry
     # that cannot start leaves nothing behind
-    if data_dir is not None and any(
-            not os.path.lexists(Path(data_dir).expanduser() / DATA_SETS[name]["at"])
-            for name in entry.needs):
+    if data_dir is not None and missing_data(entry, data_dir):
         raise NeedsData(needs_data_message(entry, data_dir))
     studies = [(v, entry_study(entry, v, quick=quick, data_dir=data_dir))
                for v in variant_names(entry)] if entry.studied else []

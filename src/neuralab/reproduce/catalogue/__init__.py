@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -236,9 +237,12 @@ def select(entries: list[Entry], ids: list[str]) -> list[Entry]:
     return list(chosen.values())
 
 
-def download_commands(entry: Entry, data_dir: str = "~/data") -> list[str]:
-    """The commands that fetch the files ``entry`` needs into ``data_dir``."""
-    return [DATA_SETS[name]["get"].format(dir=data_dir) for name in entry.needs]
+def download_commands(entry: Entry, data_dir: str = "~/data",
+                      names: Sequence[str] | None = None) -> list[str]:
+    """The commands that fetch the files ``entry`` needs (or those of ``names`` among them)
+    into ``data_dir``."""
+    return [DATA_SETS[name]["get"].format(dir=data_dir)
+            for name in (entry.needs if names is None else names)]
 
 
 def variant_names(entry: Entry) -> list[str | None]:
