@@ -226,8 +226,6 @@ def run_seed(study_seed: int, cell: Cell, index: int) -> int:
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 
-
-
 def zip_partners(key: str, zip_groups: Any) -> set[str]:
     """The keys that move with ``key`` when it is compared: the rest of its zip group, where
     each of its values names one position (batch size 1, 64 with lr 0.01, 0.4). None for a
