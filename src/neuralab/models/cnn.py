@@ -24,6 +24,7 @@ the number of classes, after a Flatten if needed) is always added: do not list i
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,7 +37,7 @@ from neuralab.models._targets import ClassifierMixin
 from neuralab.models._validation import check_X
 from neuralab.models.hyperparams import defaults
 from neuralab.nn.losses import Loss, SoftmaxCrossEntropy
-from neuralab.nn.module import Module
+from neuralab.nn.module import Module, describe
 
 _REQUIRED = object()  # a key every spec of that type must give
 _CONV = {"out": _REQUIRED, "kernel": _REQUIRED, "stride": 1, "padding": 0, "dilation": 1,
@@ -174,8 +175,14 @@ def layer_shapes(specs: list[dict[str, Any]], input_shape: tuple[int, ...]
         dims = _SPATIAL.get(kind)
         if dims is not None and len(shape) != dims + 1:
             want = "(C, H, W) images" if dims == 2 else "(C, L) signals"
-            raise ValueError(f"{where} needs {want}; it gets {_shape_str(shape)} (flat "
-                             "features after a flatten or a linear layer?)")
+            if len(shape) == 1:
+                hint = "flat features after a flatten or a linear layer?"
+            else:  # images to a 1-D layer or signals to a 2-D one
+                got = "images" if len(shape) == 3 else "signals"
+                other = f"{kind[:-2]}{'1d' if dims == 2 else '2d'}"  # conv1d <-> conv2d
+                hint = (f"{got}: {other} takes them" if _SPATIAL.get(other) == len(shape) - 1
+                        else f"{got}, which {kind} does not take")
+            raise ValueError(f"{where} needs {want}; it gets {_shape_str(shape)} ({hint})")
         if kind in ("linear", "batchnorm1d") and len(shape) != 1:
             raise ValueError(f"{where} needs flat features; it gets {_shape_str(shape)}: add "
                              "{type = \"flatten\"} before it")
@@ -239,6 +246,34 @@ def _fits(specs: list[dict[str, Any]], input_shape: tuple[int, ...]) -> bool:
     return True
 
 
+def looks_channels_last(shape: tuple[int, ...]) -> bool:
+    """Whether one input of ``shape`` looks like a channels-last image ``H×W×C`` (square,
+    larger than 4×4, C of 1, 3 or 4: MNIST or CIFAR as Keras and many loaders give them)."""
+    return len(shape) == 3 and shape[2] in (1, 3, 4) and shape[0] == shape[1] > 4
+
+
+def channels_last_hint(shape: tuple[int, ...]) -> str:
+    return (f"{_shape_str(shape)} looks like channels-last images; give them channels "
+            "first, (n, C, H, W): X.transpose(0, 3, 1, 2)")
+
+
+def fit_hint(architecture: Any, shape: tuple[int, ...],
+             given: tuple[int, ...] | None = None) -> str:
+    """What to add to the error of an architecture that cannot read inputs of ``shape``
+    (``given``: the shape before a channel axis was added), "" if nothing: images that look
+    channels last (``H×W×C``, C of 1, 3 or 4); for a named architecture, the named
+    architectures that fit (LeNet-5 on 8×8 digits: "onelayer_cnn")."""
+    given = shape if given is None else given
+    hints = [channels_last_hint(shape)] if looks_channels_last(shape) else []
+    if isinstance(architecture, str):
+        fits = [name for name, specs in ARCHITECTURES.items()
+                if _fits(specs, shape) or _fits(specs, given)]
+        if fits:
+            hints.append(f"the architectures that fit {_shape_str(given)} inputs: "
+                         f"{', '.join(map(repr, fits))}")
+    return "".join(f"; {h}" for h in hints)
+
+
 def flat_input_shape(n_features: int, specs: list[dict[str, Any]]) -> tuple[int, ...]:
     """How a network of ``specs`` reads a flat row of ``n_features``: a ``(1, d)`` signal
     (1-D layers), a square ``(1, √d, √d)`` image (2-D layers), or ``(d,)`` (no such layer)."""
@@ -263,6 +298,12 @@ class Images(Module):
         self.shape = tuple(int(s) for s in shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``(B, d)`` or ``(B, *shape)`` -> ``(B, *shape)``."""
+        if x.ndim < 1 or math.prod(x.shape[1:]) != math.prod(self.shape):
+            raise ValueError(f"{describe(self)} got input of shape {x.shape}; it needs "
+                             f"(B, {', '.join(map(str, self.shape))}) or "
+                             f"(B, {math.prod(self.shape)}), the shape the network was "
+                             "built for")
         return x.reshape(len(x), *self.shape)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -388,6 +429,10 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
             arr = X
         if n_features is None:  # fitting: remember the shape the data gave
             self._data_shape, self._channel_added = shape, added  # (added: _build_net's hint)
+            if shape is not None and looks_channels_last(shape):
+                # (a network that can read it would train on H channels of W×C images)
+                warnings.warn(f"{owner}: X is read channels first, but "
+                              f"{channels_last_hint(shape)}", UserWarning, stacklevel=4)
         return check_X(arr, dtype=dtype, owner=owner, n_features=n_features, name=name)
 
     def _spatial_dims(self) -> int | None:
@@ -429,17 +474,12 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
         try:
             layers = _build_layers(cfg["layers"], self.input_shape_, n_out, rng, cfg["dtype"])
         except ValueError as exc:
-            if not isinstance(self.architecture, str):
-                raise
-            # a named architecture on inputs it does not fit (LeNet-5 on 8×8 digits): say
-            # which names do fit
             shape = self.input_shape_
             # X as given: (n, L) signals of (n, 1, L) were read as 1×1×L images
             given = shape[1:] if getattr(self, "_channel_added", False) else shape
-            fits = [name for name, specs in ARCHITECTURES.items()
-                    if _fits(specs, shape) or _fits(specs, given)]
-            hint = (f"; the architectures that fit {_shape_str(given)} inputs: "
-                    f"{', '.join(map(repr, fits))}" if fits else "")
+            hint = fit_hint(self.architecture, shape, given)
+            if not isinstance(self.architecture, str):
+                raise ValueError(f"{exc}{hint}") from None
             raise ValueError(f"architecture={self.architecture!r} does not fit inputs of "
                              f"{_shape_str(shape)}: {exc}{hint}") from None
         return Sequential(*layers)
@@ -488,4 +528,4 @@ CNNClassifier.__doc__ = """Convolutional network classifier: softmax output, cro
     """
 
 __all__ = ["ARCHITECTURES", "LAYER_KEYS", "CNNClassifier", "Images", "architecture_layers",
-           "check_layers", "count_weights", "flat_input_shape", "layer_shapes"]
+           "check_layers", "count_weights", "fit_hint", "flat_input_shape", "layer_shapes"]

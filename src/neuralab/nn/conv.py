@@ -90,6 +90,9 @@ def refuse_input(layer: Module, shape: tuple[int, ...], nd: int, channels: int |
     hints = []
     if len(shape) == nd + 2 and shape[0] == 0:
         hints.append("an empty batch: it needs at least one sample")
+    elif len(shape) == nd + 2 and channels is not None and shape[-1] == channels:
+        order = "0, 3, 1, 2" if nd == 2 else "0, 2, 1"
+        hints.append(f"channels last? move them first: x.transpose({order})")
     elif len(shape) == nd + 3:
         hints.append("ensembles, a leading model axis, are not supported by the CNN layers")
     elif len(shape) == 2 and nd == 2:

@@ -6,7 +6,7 @@ import copy
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -67,17 +67,38 @@ def _copy_or_none(net: Module) -> Module | None:
         return None
 
 
-def summary(net: Module, input_shape: Sequence[int] = (1, 28, 28), *,
+def _network(net: Any, input_shape: Sequence[int] | None
+             ) -> tuple[Module, Sequence[int]]:
+    """The network to run and the sample shape: a fitted estimator's ``net_`` and, unless
+    given, its ``input_shape_`` (CNNClassifier) or ``(n_features_in_,)``."""
+    if isinstance(net, Module):
+        return net, (1, 28, 28) if input_shape is None else input_shape
+    if hasattr(net, "get_params") and hasattr(net, "fit"):  # an estimator
+        name = type(net).__name__
+        if not isinstance(getattr(net, "net_", None), Module):
+            raise ValueError(f"summary: {name} is not fitted (it builds its network in "
+                             "fit); fit it first, or give a network")
+        if input_shape is None:
+            input_shape = getattr(net, "input_shape_", None) or (net.n_features_in_,)
+        return net.net_, input_shape
+    raise TypeError(f"summary: net={type(net).__name__} is not allowed; give a network "
+                    "(an nn.Module such as nn.Sequential) or a fitted estimator")
+
+
+def summary(net: Module | Any, input_shape: Sequence[int] | None = None, *,
             file: TextIO | None = None, print_table: bool = True) -> Summary:
     """Run one zero sample of ``input_shape`` (no batch axis: ``(C, H, W)``, ``(C, L)`` or
-    ``(features,)``) through ``net`` in eval mode and list each layer's output shape and
-    parameter count; print them as a table (to ``file``, default stdout) and return the rows
-    (a :class:`Summary`: a list whose ``str`` is the table).
+    ``(features,)``; default ``(1, 28, 28)``) through ``net`` in eval mode and list each
+    layer's output shape and parameter count; print them as a table (to ``file``, default
+    stdout) and return the rows (a :class:`Summary`: a list whose ``str`` is the table).
 
+    ``net`` is a network or a fitted estimator (its ``net_``; the default sample is then
+    the one it was fitted on: ``input_shape_``, or ``(n_features_in_,)``).
     ``net`` itself is left as it was: the sample runs through a copy, so a ``forward`` /
     ``summary`` / ``backward`` sequence still back-propagates the batch of the ``forward``
     (the layers' caches, modes and running statistics are not touched).
     """
+    net, input_shape = _network(net, input_shape)
     shape = tuple(input_shape)
     if not shape or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
         raise ValueError(f"summary: input_shape={input_shape!r} is not allowed; give the "

@@ -50,9 +50,32 @@ def plot_conv_filters(model: Any, *, max_filters: int = 64, title: str | None = 
                    title=heading)
 
 
+def _one_input(net: Any, x: Any) -> np.ndarray:
+    """One input as the network's first convolution takes it: ``(C, H, W)`` (Conv1d:
+    ``(C, L)``); ``(H, W)`` / ``(L,)`` for a one-channel network and a batch of one
+    ``(1, C, H, W)`` are accepted too. Any other rank is a ValueError saying what is allowed.
+    (An estimator's network starts with ``Images``, which reshapes whatever it gets.)"""
+    x = np.asarray(x)
+    first = net[0]
+    if type(first).__name__ not in CONV_TYPES:
+        return x
+    nd = len(first.kernel_size)
+    if x.ndim == nd and first.in_channels == 1:
+        x = x[None]  # no channel axis: the one channel
+    elif x.ndim == nd + 2 and len(x) == 1:
+        x = x[0]  # a batch of one
+    if x.ndim != nd + 1:
+        want = "(C, H, W)" if nd == 2 else "(C, L)"
+        raise ValueError(f"x of shape {x.shape} is not one input of {first!r}: give one "
+                         f"{'image' if nd == 2 else 'signal'} {want} with C = "
+                         f"{first.in_channels}")
+    return x
+
+
 def feature_maps(model: Any, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """``(layer name, maps (C, H, W))`` after each convolution's activation (or the
-    convolution itself when nothing follows it) for one input ``x``, eval mode."""
+    convolution itself when nothing follows it) for one input ``x`` (``(C, H, W)``, or
+    ``(H, W)`` for one channel; Conv1d: ``(C, L)`` or ``(L,)``), eval mode."""
     net = _net(model)
     convs = {i for i, _ in _convs(net)}
     if not convs:
@@ -60,7 +83,7 @@ def feature_maps(model: Any, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
     dtype = next(layer.params["weight"].dtype for _, layer in _convs(net))
     out: list[tuple[str, np.ndarray]] = []
     pending = None
-    for i, (layer, h) in enumerate(layer_outputs(net, np.asarray(x)[None], dtype)):
+    for i, (layer, h) in enumerate(layer_outputs(net, _one_input(net, x)[None], dtype)):
         name = type(layer).__name__
         if i in convs:
             pending = f"{i}: {name}"
@@ -90,7 +113,7 @@ def plot_feature_maps(model: Any, x: np.ndarray, *, layer: int = 0, max_maps: in
     lo, hi = float(m.min()), float(m.max())
     if lo == hi:
         hi = lo + 1.0
-    image = np.asarray(x, dtype=float)
+    image = np.asarray(_one_input(_net(model), x), dtype=float)
     what = "one input" if label is None else f"one input (class {label})"
     if m.shape[1] == 1:  # Conv1d: the signal above, then one row per channel
         heading = title or f"feature maps of {what} after layer {name}"
