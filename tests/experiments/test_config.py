@@ -198,8 +198,8 @@ def test_a_cnn_layer_list_config_round_trips_and_refuses_a_named_architecture_be
     again = parse_config(tomllib.loads(text))
     assert again.model.layers == cfg.model.layers and again.model.architecture is None
     named = parse_config({"data": {"name": "digits"}, "model": {"kind": "cnn"}})
-    assert named.model.architecture == "lenet5"
-    assert parse_config(tomllib.loads(named.to_toml())).model.architecture == "lenet5"
+    assert named.model.architecture == "auto"
+    assert parse_config(tomllib.loads(named.to_toml())).model.architecture == "auto"
     with pytest.raises(ConfigError, match=r"model\.architecture='lenet5' and model\.layers"):
         parse_config({"data": {"name": "digits"},
                       "model": {"kind": "cnn", "architecture": "lenet5", "layers": layers}})

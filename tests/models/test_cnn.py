@@ -145,9 +145,16 @@ def test_config_layers_and_errors(tmp_path):
         parse_config({"model": {"kind": "cnn", "layers": [{"type": "conv2d", "out": 4,
                                                             "kernal": 3}]}})
     with pytest.raises(ConfigError, match=r"model\.architecture on digits \(1×8×8 inputs\): "
-                                          r"layers\[3\] \(conv2d\)"):
+                                          r"layers\[3\] \(conv2d\).*fit 1×8×8 inputs: "
+                                          r"'onelayer_cnn'"):
         prepare_experiment(parse_config({"data": {"name": "digits"},
-                                         "model": {"kind": "cnn"}}))
+                                         "model": {"kind": "cnn", "architecture": "lenet5"}}))
+    # the default, "auto", takes the first named architecture that reads the data
+    exp = prepare_experiment(parse_config({"data": {"name": "digits"}, "model": {"kind": "cnn"},
+                                           "train": {"epochs": 1}}))
+    assert exp.estimator.architecture == "auto"
+    assert exp.data.sets["train"][0].shape[1:] == (1, 8, 8)
+    assert exp.estimator.fit(*exp.data.sets["train"]).architecture_ == "onelayer_cnn"
 
 
 @pytest.mark.slow
@@ -241,14 +248,14 @@ def test_eval_of_a_colour_cnn_run_sees_the_images_as_training_did(tmp_path):
 
 
 def test_a_named_architecture_too_big_for_the_images_names_those_that_fit():
-    """LeNet-5 (the default) on scikit-learn's 8×8 digits, as a student first tries it: the
-    error names the architecture, the input shape, the layer that cannot fit, and the
-    named architectures that do fit."""
+    """LeNet-5 named on scikit-learn's 8×8 digits: the error names the architecture, the
+    input shape, the layer that cannot fit, and the named architectures that do fit (the
+    default, "auto", takes the first of them)."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     with pytest.raises(ValueError) as info:
-        CNNClassifier(epochs=1).fit(digits.images[:50, None], digits.target[:50])
+        CNNClassifier("lenet5", epochs=1).fit(digits.images[:50, None], digits.target[:50])
     message = str(info.value)
     assert message.startswith("architecture='lenet5' does not fit inputs of 1×8×8: ")
     assert "layers[3] (conv2d)" in message
@@ -270,13 +277,14 @@ def test_images_without_the_channel_axis_are_one_channel_images(digits):
 
 
 def test_signals_given_to_a_2d_architecture_name_the_1d_one_that_fits():
-    """mnist1d's (n, 1, 40) signals given to the default LeNet-5: the hint names the
-    architecture that reads them as they are, 'mnist1d_cnn'."""
+    """mnist1d's (n, 1, 40) signals given to LeNet-5: the hint names the architecture that
+    reads them as they are, 'mnist1d_cnn'."""
     X = np.random.default_rng(0).random((20, 1, 40))
     with pytest.raises(ValueError) as info:
-        CNNClassifier(epochs=1).fit(X, np.arange(20) % 2)
+        CNNClassifier("lenet5", epochs=1).fit(X, np.arange(20) % 2)
     assert str(info.value).startswith("architecture='lenet5' does not fit inputs of 1×1×40")
-    assert str(info.value).endswith("the architectures that fit 1×40 inputs: 'mnist1d_cnn'")
+    assert str(info.value).endswith("the architectures that fit 1×40 inputs: 'mnist1d_cnn', "
+                                    "'features_cnn'")
 
 
 def test_a_pool_padding_over_half_its_kernel_names_the_layer():
@@ -292,3 +300,40 @@ def test_the_input_layer_shows_its_shape_in_the_summary(digits):
     clf = small().fit(train.X[:64], train.y[:64])
     rows = __import__("neuralab").nn.summary(clf.net_, clf.input_shape_, print_table=False)
     assert rows[0].layer == "Images(1, 8, 8)" and repr(clf.net_[0]) == "Images(1, 8, 8)"
+
+
+@pytest.mark.parametrize(("shape", "name", "reads"), [
+    ((784,), "lenet5", (1, 28, 28)), ((28, 28), "lenet5", (1, 28, 28)),
+    ((3, 12, 12), "lenet5", (3, 12, 12)), ((64,), "onelayer_cnn", (1, 8, 8)),
+    ((8, 8), "onelayer_cnn", (1, 8, 8)), ((1, 40), "mnist1d_cnn", (1, 40)),
+    ((40,), "mnist1d_cnn", (1, 40)), ((2,), "features_cnn", (1, 2)),
+    ((1,), "features_cnn", (1, 1))])
+def test_auto_takes_the_first_named_architecture_that_reads_the_data(shape, name, reads):
+    """The default architecture: a CNNClassifier() fits whatever a classifier is given (as
+    scikit-learn's checks give it), LeNet-5 where it fits; get_params keeps "auto"."""
+    rng = np.random.default_rng(0)
+    X = rng.random((12, *shape))
+    clf = CNNClassifier(epochs=1, random_state=0).fit(X, np.arange(12) % 3)
+    assert (clf.architecture_, clf.input_shape_) == (name, reads)
+    assert clf.get_params()["architecture"] == "auto"
+    assert clf.predict(X).shape == (12,)
+
+
+def test_auto_resumes_loads_and_refits_as_it_was_fitted(tmp_path, digits):
+    """A checkpoint or model file of an "auto" network rebuilds the architecture it trained
+    (from the input shape it keeps), bit for bit; a refit on other data resolves anew."""
+    from neuralab.models import load
+
+    train, _ = digits
+    X, y = train.X.reshape(len(train.X), -1), train.y  # flat 64: onelayer_cnn on 8×8
+    half = CNNClassifier(epochs=1, random_state=0).fit(X, y)
+    resumed = CNNClassifier(epochs=2, random_state=0).fit(X, y, resume=half.checkpoint())
+    whole = CNNClassifier(epochs=2, random_state=0).fit(X, y)
+    assert resumed.architecture_ == "onelayer_cnn"
+    assert np.array_equal(resumed.predict_proba(X), whole.predict_proba(X))
+    whole.save(tmp_path / "m.npz")
+    loaded = load(tmp_path / "m.npz")
+    assert loaded.architecture_ == "onelayer_cnn"
+    assert np.array_equal(loaded.predict_proba(X), whole.predict_proba(X))
+    whole.fit(np.random.default_rng(0).random((20, 1, 40)), np.arange(20) % 2)
+    assert (whole.architecture_, whole.input_shape_) == ("mnist1d_cnn", (1, 40))

@@ -32,6 +32,7 @@ DEFAULTS = [
     OneVsRest(),
     OneVsRest(LogisticRegression()),
     MLPClassifier(epochs=5),
+    CNNClassifier(),  # architecture="auto": features_cnn (or another) for plain features
 ]
 CONFIGURED = [
     Perceptron(epochs=10, random_state=0),
@@ -46,8 +47,7 @@ CONFIGURED = [
                  dtype="float64", random_state=0),
     OneVsRest(Perceptron(epochs=5, random_state=0)),
     # scikit-learn's checks feed 2-5 plain features: a 1-D convolution reads them as a signal
-    # (n, 1, d). The default CNNClassifier() (LeNet-5) needs 28×28 images and refuses them
-    # with a message saying so, which is why it is not among DEFAULTS.
+    # (n, 1, d)
     CNNClassifier([{"type": "conv1d", "out": 4, "kernel": 1}, {"type": "relu"},
                    {"type": "flatten"}], optimizer="adam", lr=0.05, batch_size="full",
                   epochs=40, dtype="float64", random_state=0),

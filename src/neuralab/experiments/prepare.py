@@ -277,26 +277,36 @@ def image_view(cfg: ExperimentConfig, image: tuple[int, ...] | None, n_features:
     """How a CNN sees flat rows ``(n, d)`` of ``name``: ``(n, C, H, W)`` channels first (a
     colour set stored ``(H, W, C)`` per row is transposed) or ``(n, C, L)``. One home for
     training and ``neuralab eval``."""
-    from neuralab.models.cnn import architecture_layers, flat_input_shape, layer_shapes
+    from neuralab.models.cnn import (
+        architecture_layers,
+        auto_architecture,
+        fit_hint,
+        flat_input_shape,
+        layer_shapes,
+    )
 
     model = cfg.model
     key = "model.layers" if getattr(model, "layers", None) is not None else \
         "model.architecture"
-    specs = architecture_layers(getattr(model, "layers", None) or model.architecture)
+    architecture = getattr(model, "layers", None) or model.architecture
     channels_last = image is not None and len(image) == 3
+    given = None  # flat rows
     if image is not None and len(image) in (2, 3) and math.prod(image) == n_features:
-        shape = (image[2], image[0], image[1]) if channels_last else (1, *image)
+        given = (image[2], image[0], image[1]) if channels_last else (1, *image)
     else:
         channels_last = False
-        try:
-            shape = flat_input_shape(n_features, specs)
-        except ValueError as exc:
-            raise ConfigError(f"{key} on {name}: {exc}") from None
+    try:
+        if architecture == "auto":  # as CNNClassifier resolves it from these inputs
+            architecture = auto_architecture(n_features, given)
+        specs = architecture_layers(architecture)
+        shape = flat_input_shape(n_features, specs) if given is None else given
+    except ValueError as exc:
+        raise ConfigError(f"{key} on {name}: {exc}") from None
     try:
         layer_shapes(specs, shape)
     except ValueError as exc:
         raise ConfigError(f"{key} on {name} ({'×'.join(map(str, shape))} inputs): "
-                          f"{exc}") from None
+                          f"{exc}{fit_hint(architecture, shape)}") from None
 
     def view(X: np.ndarray) -> np.ndarray:
         if channels_last:  # stored (H, W, C): channels to the front

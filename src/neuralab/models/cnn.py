@@ -7,7 +7,10 @@ Inputs are channels first, as PyTorch: images ``(n, C, H, W)``, signals ``(n, C,
 2-D network reads ``(n, H, W)`` as one-channel images ``(n, 1, H, W)``. Flat
 rows ``(n, d)`` are accepted too and read as one channel: a square ``(1, √d, √d)`` image for
 a 2-D network, a ``(1, d)`` signal for a 1-D one (digits' 64 pixels → 8×8, mnist1d's 40
-→ 1×40); give images of another shape as ``(n, C, H, W)``. Internally the estimator keeps
+→ 1×40); give images of another shape as ``(n, C, H, W)``. The default architecture,
+``"auto"``, is the first named one that reads the data: LeNet-5 for images of at least
+12×12, onelayer_cnn for smaller ones, mnist1d_cnn for signals, features_cnn for a few plain
+features. Internally the estimator keeps
 rows flat (cheap batching, the same file format as every estimator) and the network's first
 layer, ``Images``, views each batch as images again (a reshape, no copy).
 
@@ -35,7 +38,7 @@ from neuralab.models._estimator import NetEstimator
 from neuralab.models._params import store_params
 from neuralab.models._targets import ClassifierMixin
 from neuralab.models._validation import check_X
-from neuralab.models.hyperparams import defaults
+from neuralab.models.hyperparams import CNN_ARCHITECTURES, defaults
 from neuralab.nn.losses import Loss, SoftmaxCrossEntropy
 from neuralab.nn.module import Module, describe
 
@@ -85,6 +88,11 @@ ARCHITECTURES: dict[str, list[dict[str, Any]]] = {
         {"type": "conv2d", "out": 16, "kernel": 3, "padding": 1}, {"type": "relu"},
         {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
         {"type": "linear", "out": 100}, {"type": "relu"}],
+    # Plain features (moons' x, y; scikit-learn's checks) read as a signal (1, d): 8 filters
+    # of width 3, padding 1, so that it reads any number of features, even one.
+    "features_cnn": [
+        {"type": "conv1d", "out": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
+        {"type": "flatten"}],
 }
 
 
@@ -230,11 +238,46 @@ def architecture_layers(architecture: Any) -> list[dict[str, Any]]:
     """The checked layer specs of a named architecture or of a list of specs."""
     if isinstance(architecture, str):
         if architecture not in ARCHITECTURES:
+            names = ("auto", *ARCHITECTURES)
             raise ValueError(f"architecture={architecture!r} is not allowed; choose one of "
-                             f"{', '.join(map(repr, ARCHITECTURES))} or give a list of layer "
-                             f"specs{suggest(architecture, ARCHITECTURES)}")
+                             f"{', '.join(map(repr, names))} or give a list of layer "
+                             f"specs{suggest(architecture, names)}")
         return check_layers(ARCHITECTURES[architecture])
     return check_layers(architecture, "architecture")
+
+
+def _dims_of(specs: list[dict[str, Any]]) -> int | None:
+    """2 or 1: the dimensions of the first convolution or pool of ``specs`` (None: none)."""
+    return next((_SPATIAL[s["type"]] for s in specs if s["type"] in _SPATIAL), None)
+
+
+def read_shape(specs: list[dict[str, Any]], n_features: int,
+               given: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """The one-input shape a network of ``specs`` reads from inputs given as ``given``
+    (per sample; a 2-D network reads ``(H, W)`` as one channel) or, ``given`` None, from flat
+    rows of ``n_features`` (:func:`flat_input_shape`)."""
+    if given is None:
+        return flat_input_shape(n_features, specs)
+    return (1, *given) if len(given) == 2 and _dims_of(specs) == 2 else tuple(given)
+
+
+def auto_architecture(n_features: int, given: tuple[int, ...] | None = None, *,
+                      read: tuple[int, ...] | None = None) -> str:
+    """``architecture="auto"``: the first named architecture, in the order of
+    ``CNN_ARCHITECTURES`` (LeNet-5, onelayer_cnn, mnist1d_cnn, features_cnn), that reads the
+    inputs (as :func:`read_shape` sees ``n_features``/``given``, or the shape ``read`` a
+    fitted network reads); ValueError if none does."""
+    for name in CNN_ARCHITECTURES:
+        specs = check_layers(ARCHITECTURES[name])
+        try:
+            shape = read if read is not None else read_shape(specs, n_features, given)
+        except ValueError:  # flat rows that are no square image, for a 2-D network
+            continue
+        if _fits(specs, shape):
+            return name
+    what = _shape_str(read or given or (n_features,))
+    raise ValueError(f"architecture='auto': none of {', '.join(map(repr, CNN_ARCHITECTURES))} "
+                     f"reads inputs of {what}; give a list of layer specs")
 
 
 def _fits(specs: list[dict[str, Any]], input_shape: tuple[int, ...]) -> bool:
@@ -277,7 +320,7 @@ def fit_hint(architecture: Any, shape: tuple[int, ...],
 def flat_input_shape(n_features: int, specs: list[dict[str, Any]]) -> tuple[int, ...]:
     """How a network of ``specs`` reads a flat row of ``n_features``: a ``(1, d)`` signal
     (1-D layers), a square ``(1, √d, √d)`` image (2-D layers), or ``(d,)`` (no such layer)."""
-    dims = next((_SPATIAL[s["type"]] for s in specs if s["type"] in _SPATIAL), 0)
+    dims = _dims_of(specs) or 0
     if dims == 1:
         return (1, n_features)
     if dims == 0:
@@ -398,7 +441,8 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
 
     # -- hyper-parameters ---------------------------------------------------------------------
     def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
-        specs = architecture_layers(self.architecture)
+        # "auto" is resolved in _setup, once the data's shape is known
+        specs = None if self.architecture == "auto" else architecture_layers(self.architecture)
         if cfg["n_models"] is not None:
             raise ValueError(f"n_models={cfg['n_models']!r} is not supported by "
                              "CNNClassifier: its convolution layers have no model axis; "
@@ -413,10 +457,10 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
         # nested lists may hold images; anything else (sparse matrices, frames, 1-D or 5-D
         # arrays) goes to check_X as given, which names the problem as for every estimator
         arr = np.asarray(X) if isinstance(X, (list, tuple)) else X
-        shape, added = None, False
+        shape, added, given = None, False, None
         if isinstance(arr, np.ndarray) and arr.ndim in (3, 4):
-            shape = tuple(int(s) for s in arr.shape[1:])
-            added = arr.ndim == 3 and self._spatial_dims() == 2
+            shape = given = tuple(int(s) for s in arr.shape[1:])
+            added = arr.ndim == 3 and self._spatial_dims(shape, n_features is None) == 2
             if added:
                 shape = (1, *shape)  # (n, H, W) to a 2-D network: one channel, as MNIST
             fitted = getattr(self, "input_shape_", None) if n_features is not None else None
@@ -428,21 +472,28 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
         else:
             arr = X
         if n_features is None:  # fitting: remember the shape the data gave
-            self._data_shape, self._channel_added = shape, added  # (added: _build_net's hint)
+            # (given: what "auto" reads; added: _build_net's hint)
+            self._data_shape, self._given_shape, self._channel_added = shape, given, added
             if shape is not None and looks_channels_last(shape):
                 # (a network that can read it would train on H channels of W×C images)
                 warnings.warn(f"{owner}: X is read channels first, but "
                               f"{channels_last_hint(shape)}", UserWarning, stacklevel=4)
         return check_X(arr, dtype=dtype, owner=owner, n_features=n_features, name=name)
 
-    def _spatial_dims(self) -> int | None:
-        """2 or 1: the dimensions of the architecture's first convolution or pool (None:
-        none, or an architecture that fit() will refuse with its own message)."""
+    def _spatial_dims(self, given: tuple[int, ...], fitting: bool) -> int | None:
+        """2 or 1: the dimensions of the first convolution or pool of the network that reads
+        inputs of per-sample shape ``given`` (the fitted one unless ``fitting``, else the
+        architecture's; None: none, or an architecture fit() refuses with its own message)."""
         try:
-            specs = architecture_layers(self.architecture)
+            if not fitting and hasattr(self, "_cfg"):
+                specs = self._cfg["layers"]
+            elif self.architecture == "auto":
+                specs = ARCHITECTURES[auto_architecture(math.prod(given), given)]
+            else:
+                specs = architecture_layers(self.architecture)
         except ValueError:
             return None
-        return next((_SPATIAL[s["type"]] for s in specs if s["type"] in _SPATIAL), None)
+        return _dims_of(specs)
 
     def _input_shape(self, n_features: int, specs: list[dict[str, Any]],
                      meta: dict[str, np.ndarray] | None) -> tuple[int, ...]:
@@ -463,9 +514,26 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
         return flat_input_shape(n_features, specs)
 
     # -- the network --------------------------------------------------------------------------
+    def _layers(self, n_features: int, cfg: dict[str, Any],
+                meta: dict[str, np.ndarray] | None) -> tuple[str | None, list[dict[str, Any]]]:
+        """``(name, specs)``: the named architecture (None for a list of specs) and its
+        checked specs; "auto" resolves to the first named one that reads the data (or, from
+        a checkpoint, the input shape it was trained on)."""
+        if cfg["layers"] is not None:
+            name = self.architecture if isinstance(self.architecture, str) else None
+            return name, cfg["layers"]
+        if meta is not None and "meta/input_shape" in meta:
+            name = auto_architecture(n_features, read=self._input_shape(n_features, [], meta))
+        else:
+            name = auto_architecture(n_features, getattr(self, "_given_shape", None))
+        return name, check_layers(ARCHITECTURES[name])
+
     def _setup(self, n_features: int, y: np.ndarray | None, cfg: dict[str, Any],
                classes: Any = None, meta: dict[str, np.ndarray] | None = None) -> None:
-        self.input_shape_ = self._input_shape(n_features, cfg["layers"], meta)
+        name, layers = self._layers(n_features, cfg, meta)
+        cfg = {**cfg, "layers": layers}
+        self.architecture_ = name if name is not None else layers
+        self.input_shape_ = self._input_shape(n_features, layers, meta)
         super()._setup(n_features, y, cfg, classes=classes, meta=meta)
 
     def _build_net(self, n_in: int, n_out: int, rng: Any, cfg: dict[str, Any]) -> Module:
@@ -488,8 +556,8 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
                           ) -> int:
         """The weights the parameters declare for a checkpoint (before building the net)."""
         n_in = int(state["meta/n_features_in"])
-        shape = self._input_shape(n_in, cfg["layers"], state)
-        return count_weights(cfg["layers"], shape, n_out)
+        _, layers = self._layers(n_in, cfg, state)
+        return count_weights(layers, self._input_shape(n_in, layers, state), n_out)
 
     def _meta(self) -> dict[str, np.ndarray]:
         return {**super()._meta(), "meta/input_shape": np.asarray(self.input_shape_)}
@@ -502,11 +570,14 @@ CNNClassifier.__doc__ = """Convolutional network classifier: softmax output, cro
 
     Parameters
     ----------
-    architecture : "lenet5" (default; images of at least 12×12, e.g. 28×28 MNIST),
-        "mnist1d_cnn" (the mnist1d paper's 1-D CNN), "onelayer_cnn" (seed 004's
-        OneLayerNet with one convolution in front; fits 8×8 digits), or a list of layer
-        specs (see :data:`LAYER_KEYS` and the module docstring). The output Linear to the
-        classes is added to each.
+    architecture : "auto" (default: the first of the named ones below that reads the data,
+        in their order), "lenet5" (images of at least 12×12, e.g. 28×28 MNIST),
+        "onelayer_cnn" (seed 004's OneLayerNet with one convolution in front; fits 8×8
+        digits), "mnist1d_cnn" (the mnist1d paper's 1-D CNN), "features_cnn" (one 1-D
+        convolution over plain features, any number of them), or a list of layer specs
+        (see :data:`LAYER_KEYS` and the module docstring). The output Linear to the
+        classes is added to each. ``architecture_`` is the one fitted: its name, or the
+        list.
     optimizer, lr, momentum, nesterov, weight_decay, betas, schedule, schedule_params,
     batch_size, epochs, shuffle, l1, l2, flooding, early_stopping, patience, min_delta,
     monitor, restore_best_weights, target_accuracy, eval_every, train_metrics, dtype,
@@ -528,4 +599,5 @@ CNNClassifier.__doc__ = """Convolutional network classifier: softmax output, cro
     """
 
 __all__ = ["ARCHITECTURES", "LAYER_KEYS", "CNNClassifier", "Images", "architecture_layers",
-           "check_layers", "count_weights", "fit_hint", "flat_input_shape", "layer_shapes"]
+           "auto_architecture", "check_layers", "count_weights", "fit_hint", "flat_input_shape",
+           "layer_shapes", "read_shape"]

@@ -37,8 +37,9 @@ MODEL_KINDS = ("perceptron", "logistic", "linear", "mlp", "mlp_regressor", "cnn"
 MLPS = ("mlp", "mlp_regressor")
 NETS = (*MLPS, "cnn")  # the deep networks (flooding, early stopping)
 GRADIENT = ("logistic", "linear", *NETS)  # trained by the shared gradient loop
-#: the named CNN architectures (neuralab.models.cnn.ARCHITECTURES has their layers)
-CNN_ARCHITECTURES = ("lenet5", "mnist1d_cnn", "onelayer_cnn")
+#: the named CNN architectures (neuralab.models.cnn.ARCHITECTURES has their layers), and
+#: "auto": the first of them, in this order, that reads the data
+CNN_ARCHITECTURES = ("lenet5", "onelayer_cnn", "mnist1d_cnn", "features_cnn")
 ALL = MODEL_KINDS
 
 
@@ -132,9 +133,10 @@ _TABLE = [
           "(TensorFlow Playground's: one tanh output, targets -1/+1, loss (o - t)^2 / 2; two "
           "classes only)", choices=("cross_entropy", "squared"), config="model.loss",
           models=("mlp",)),
-    Hyper("architecture", "choice", "lenet5", "a named CNN (lenet5, mnist1d_cnn, "
-          "onelayer_cnn); the estimator also takes a list of layer specs (model.layers)",
-          choices=CNN_ARCHITECTURES, config="model.architecture", models=("cnn",)),
+    Hyper("architecture", "choice", "auto", "a named CNN (lenet5, onelayer_cnn, mnist1d_cnn, "
+          "features_cnn) or auto: the first of them that reads the data (LeNet-5 for images "
+          "of at least 12×12); the estimator also takes a list of layer specs (model.layers)",
+          choices=("auto", *CNN_ARCHITECTURES), config="model.architecture", models=("cnn",)),
     Hyper("fit_intercept", "bool", True, "learn a bias", config="model.fit_intercept",
           models=("perceptron", "logistic", "linear")),
     Hyper("solver", "choice", "lstsq", "closed form (lstsq, ridge with l2) or gradient "
