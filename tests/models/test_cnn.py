@@ -175,7 +175,10 @@ def test_q5_cnn_example_runs_end_to_end(tmp_path, monkeypatch):
     assert {"conv_filters", "feature_maps"} <= set(summary["plots"])
     assert sum(row["parameters"] for row in summary["network"]) > 0
     report = (run / "report.html").read_text()
-    assert "<h3>Network</h3>" in report and "feature maps" in report
+    assert "<h3>Network</h3>" in report and "Feature maps of one input" in report
+    assert main(["report", str(run), "-o", str(tmp_path / "r.md")]) == 0
+    markdown = (tmp_path / "r.md").read_text()
+    assert "### Network" in markdown and "![First-layer filters](" in markdown
     # the "layers in TOML": the example spells its network out, and the run folder's
     # resolved config keeps the list (and trains again from it)
     resolved = tomllib.loads((run / "config.toml").read_text())["model"]

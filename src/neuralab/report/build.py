@@ -32,6 +32,8 @@ PLOT_TITLES = {
     "class_errors": "Per-class error",
     "hidden_activations": "Hidden neurons' activations",
     "first_layer_weights": "First-layer weights",
+    "conv_filters": "First-layer filters",
+    "feature_maps": "Feature maps of one input",
 }
 PLOT_ORDER = {name: i for i, name in enumerate(PLOT_TITLES)}
 # Settings never compared: where and how a run was saved, and its name (its own column).
@@ -266,6 +268,20 @@ def _network_rows(network: Any) -> list[list[Any]]:
     return rows
 
 
+NETWORK_HEADER = ["layer", "output shape", "parameters"]
+
+
+def _network_table(summary: dict[str, Any]) -> list[list[Any]]:
+    """A CNN run's layer rows and their total ([] for other runs): the report's Network
+    table, in HTML and Markdown."""
+    rows = _network_rows(summary.get("network"))
+    return [*rows, ["total", "", sum(row[2] for row in rows)]] if rows else []
+
+
+def _plot_title(name: str) -> str:
+    return PLOT_TITLES.get(name, name.replace("_", " "))
+
+
 def _run_section(run: RunInfo, index: int, label: str | None = None) -> str:
     e = html.escape
     s = run.summary
@@ -280,14 +296,11 @@ def _run_section(run: RunInfo, index: int, label: str | None = None) -> str:
         for name, path in plots:
             # read again through the check: the folder may have changed since load_run
             png = read_confined(run.path, f"plots/{path.name}", MAX_IMAGE_BYTES) or b""
-            parts.append(_img(png, f"{run.name}: {name}",
-                              PLOT_TITLES.get(name, name.replace("_", " "))))
+            parts.append(_img(png, f"{run.name}: {name}", _plot_title(name)))
     parts += ["<h3>Summary</h3>", _table(["", "value"], info)]
-    network = _network_rows(s.get("network"))
+    network = _network_table(s)
     if network:
-        total = sum(row[2] for row in network)
-        parts += ["<h3>Network</h3>", _table(["layer", "output shape", "parameters"],
-                                             [*network, ["total", "", total]])]
+        parts += ["<h3>Network</h3>", _table(NETWORK_HEADER, network)]
     if per_class:
         split = s.get("split", "test")
         rates = s.get("binary_error_rates") or {}
@@ -356,9 +369,12 @@ def markdown_report(runs: Sequence[RunInfo], output: Path, title: str = "neurala
         lines += [f"## {i}. {label}", "", f"Run folder: `{run.path}`", ""]
         for name, path in _plots_in_order(run):
             rel = os.path.relpath(path.resolve(), output.resolve().parent)
-            lines += [f"![{PLOT_TITLES.get(name, name)}]({Path(rel).as_posix()})", ""]
+            lines += [f"![{_plot_title(name)}]({Path(rel).as_posix()})", ""]
         info = [(k.replace("_", " "), s.get(k)) for k in SUMMARY_KEYS if k in s]
         lines += [*_md_table(["", "value"], info + list(_metrics(run).items())), ""]
+        network = _network_table(s)
+        if network:
+            lines += ["### Network", "", *_md_table(NETWORK_HEADER, network), ""]
     return "\n".join(lines), extra
 
 
