@@ -28,7 +28,7 @@ import numpy as np
 
 from neuralab._atomic import atomic_file, output_file
 from neuralab.report.build import CSS, _img, _md_cell
-from neuralab.studies.spec import compare_grid, zip_partners
+from neuralab.studies.spec import compare_grid, compared_keys, zip_partners
 from neuralab.viz._figure import color
 from neuralab.viz.studies import (
     MAX_IMAGE_BYTES,
@@ -36,8 +36,10 @@ from neuralab.viz.studies import (
     _finite,
     cell_codes,
     cell_groups,
+    fmt_difference,
     fmt_epochs,
     fmt_interval,
+    fmt_p,
     format_value,
     main_metrics,
     plot_title,
@@ -65,25 +67,6 @@ td.set{max-width:16rem;overflow-wrap:anywhere}td .ln{display:block}
 
 
 # ----------------------------------------------------------------------------- numbers
-
-
-def fmt_difference(estimate: Any, low: Any, high: Any, *, percent: bool = False) -> str:
-    """A difference a − b with its interval: ``-7.0 pp [-15.2, 1.3]`` (percentage points)."""
-    if not _finite(estimate):
-        return "–"
-    f: Callable[[Any], str] = ((lambda v: f"{float(v) * 100:+.1f}") if percent
-                               else (lambda v: f"{float(v):+.4g}"))
-    core = f"{f(estimate)} pp" if percent else f(estimate)
-    if not (_finite(low) and _finite(high)):
-        return core
-    return f"{core} [{f(low)}, {f(high)}]"
-
-
-def fmt_p(p: Any) -> str:
-    """A p-value with two significant digits; ``< 0.001`` below that; ``–`` if not tested."""
-    if not _finite(p):
-        return "–"
-    return "< 0.001" if float(p) < 0.001 else f"{float(p):.2g}"
 
 
 def _is_acc(metric: str) -> bool:
@@ -121,10 +104,13 @@ def _statistics_tables(study: StudyFolder, metrics: list[str],
     runs, by = study.runs, study.by
     zips = study.spec.get("zip")
     compare_by = {k: compare_grid(k, study.grid, zips) for k in study.grid}
-    # a zip group is compared once, along its first key (its partners move with it)
-    keys = [k for i, k in enumerate(study.grid)
-            if not zip_partners(k, zips) & set(study.grid[:i])
-            and _comparable(runs, k, compare_by[k])]
+    # the keys the study compares (its compare-<key>.csv files: one rule, spec.compared_keys),
+    # among the columns of runs.csv; a folder without its [study] table, every column.
+    # Each must take two values in the runs so far (a running study may lack some cells).
+    declared = "grid" in study.spec or "zip" in study.spec
+    keys = [k for k in (compared_keys(study.spec.get("grid"), zips) if declared
+                        else study.grid)
+            if k in compare_by and _comparable(runs, k, compare_by[k])]
     needed = [f"{m}_{s}{x}" for m in metrics for s in statistics for x in ("", "_low", "_high")]
     if study.has_target:
         needed += ["success_rate", "success_rate_low", "success_rate_high", "n_converged",

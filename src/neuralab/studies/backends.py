@@ -90,6 +90,25 @@ def check_reachable(scheduler: str) -> None:
     """Raise ValueError unless a Dask scheduler answers at ``scheduler`` and its workers
     can import neuralab (checked before a study writes anything, so a typo costs no folder,
     and within about CONNECT_TIMEOUT_S seconds)."""
+    connect_scheduler(scheduler).close()
+
+
+@contextlib.contextmanager
+def scheduler_client(scheduler: str | None) -> Iterator[Any]:
+    """A checked Client of ``scheduler`` (:func:`connect_scheduler`) for a whole study, closed
+    at the end; None without a scheduler. The study checks the cluster and runs its tasks
+    on this one connection (``run_tasks(client=...)``)."""
+    client = connect_scheduler(scheduler) if scheduler is not None else None
+    try:
+        yield client
+    finally:
+        if client is not None:
+            client.close()
+
+
+def connect_scheduler(scheduler: str) -> Any:
+    """An open Client of the Dask scheduler at ``scheduler`` whose workers can import
+    neuralab; a ValueError (one line, within about CONNECT_TIMEOUT_S seconds) otherwise."""
     import socket
 
     host, port = _host_port(scheduler)
@@ -112,8 +131,10 @@ def check_reachable(scheduler: str) -> None:
     client = _client(scheduler)
     try:
         _check_workers(client, scheduler)
-    finally:
+    except BaseException:
         client.close()
+        raise
+    return client
 
 
 def _greeting(sock: Any) -> bytes:
@@ -188,12 +209,13 @@ def _check_workers(client: Any, scheduler: str) -> None:
 def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[tuple[str, Any]],
               on_result: Callable[[str, Any], None], *, workers: int | None = None,
               scheduler: str | None = None,
-              notice: Callable[[str], None] | None = None) -> None:
+              notice: Callable[[str], None] | None = None, client: Any = None) -> None:
     """Run ``fn(task)`` for each ``(name, task)``; call ``on_result(name, result)`` as each
     finishes. ``workers`` None or 1 and no scheduler: in this process, in order.
 
-    ``notice(line)`` hears when the cluster has no worker (the study waits
-    NO_WORKERS_TIMEOUT_S for one, then raises ClusterError)."""
+    ``client``: an open Client of ``scheduler`` (:func:`scheduler_client`) to run on instead
+    of connecting again; the caller closes it. ``notice(line)`` hears when the cluster has
+    no worker (the study waits NO_WORKERS_TIMEOUT_S for one, then raises ClusterError)."""
     check_backend(workers, scheduler)
     tasks = list(tasks)
     if not tasks:
@@ -201,6 +223,10 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[tuple[str, Any]],
     if scheduler is None and (workers is None or workers == 1):  # one worker: this process
         for name, task in tasks:
             on_result(name, fn(task))
+        return
+    if client is not None and scheduler is not None:
+        _check_workers(client, scheduler)  # again: workers may have joined since
+        _run_on(client, fn, tasks, on_result, scheduler, notice)
         return
     with _script_hidden() if scheduler is None else contextlib.nullcontext():
         client, cluster = _connect(workers, scheduler)
@@ -360,4 +386,4 @@ def _run_on(client: Any, fn: Callable[[Any], Any], tasks: list[tuple[str, Any]],
 
 
 __all__ = ["NO_WORKERS_TIMEOUT_S", "WORKER_ENV", "ClusterError", "check_backend",
-           "check_reachable", "run_tasks"]
+           "check_reachable", "connect_scheduler", "run_tasks", "scheduler_client"]

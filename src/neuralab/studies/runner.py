@@ -51,8 +51,8 @@ from neuralab.models.hyperparams import HYPERPARAMS
 from neuralab.studies.backends import (
     ClusterError,
     check_backend,
-    check_reachable,
     run_tasks,
+    scheduler_client,
 )
 from neuralab.studies.spec import Cell, StudySpec
 from neuralab.train.callbacks import Callback
@@ -68,6 +68,8 @@ CHUNK_SMALL_BATCH, SMALL_BATCH = 256, 64
 #: small tasks only spread them over the workers and save finished work sooner
 CHUNK_SEPARATE = 8
 SETS = ("train", "val", "test")
+#: the config keys a run's seed also sets when the seeds vary the data (``vary = "data"``)
+DATA_SEED_KEYS = ("data.seed", "data.split.seed")
 STUDY_FILE, MANIFEST, CHUNKS, CELLS = "study.toml", "manifest.json", "chunks", "cells"
 
 
@@ -156,14 +158,19 @@ class Study:
         or replaces the file's keys); otherwise 30 seeds, vary "init", study seed 0."""
         given: dict[str, Any] = {}
         if isinstance(base, (str, os.PathLike)):
-            path, base = base, read_toml(base)
-            table = base.pop("study", None)
-            if table is not None and not isinstance(table, dict):
-                raise ConfigError("study must be a table ([study] followed by key = value "
-                                  "lines)")
-            given = dict(table or {})
-            if given.get("name") is None and _name_from(path):
-                given["name"] = _name_from(path)
+            base, given, _ = _read_study_file(base)
+        self._setup(base, given, grid=grid, seeds=seeds, target=target, zip=zip, vary=vary,
+                    seed=seed, name=name)
+
+    def _setup(self, base: Any, given: dict[str, Any], *,
+               grid: dict[str, Sequence[Any]] | None = None,
+               seeds: int | Sequence[int] | None = None,
+               target: dict[str, float] | None = None,
+               zip: Sequence[dict[str, Sequence[Any]]] | dict[str, Sequence[Any]] | None = None,
+               vary: str | None = None, seed: int | None = None,
+               name: str | None = None) -> None:
+        """Validate and resolve: ``base`` (config sections, or an ExperimentConfig), the
+        ``[study]`` table ``given`` (from a file, or {}) and the arguments, which win."""
         if isinstance(base, ExperimentConfig):
             base = base.to_dict()
         if not isinstance(base, dict):
@@ -195,11 +202,13 @@ class Study:
     def from_file(cls, path: str | os.PathLike, **overrides: Any) -> Study:
         """A study file: config sections plus a ``[study]`` table (``overrides`` win; a
         ``grid`` adds to the file's keys). A plain config file needs a grid or seeds."""
-        if not overrides.get("grid") and overrides.get("seeds") is None \
-                and "study" not in read_toml(path):
+        base, given, has_table = _read_study_file(path)  # read and parsed once
+        if not overrides.get("grid") and overrides.get("seeds") is None and not has_table:
             raise ConfigError(f"{path} has no [study] table; add one (grid, seeds, target) or "
                               "give --grid / --seeds")
-        return cls(path, **overrides)
+        study = cls.__new__(cls)
+        study._setup(base, given, **overrides)
+        return study
 
     # -- cells ------------------------------------------------------------------------------
     def _cell_config(self, cell: Cell) -> ExperimentConfig:
@@ -311,15 +320,15 @@ class Study:
         ``plots=False`` leaves the figures to ``neuralab report <folder>``, which draws the
         missing ones."""
         check_backend(workers, scheduler)
-        if scheduler is not None:
-            check_reachable(scheduler)
         from neuralab._lock import lock_folder
 
-        self.check_data()
-        folder = _new_study_folder(out, self)
-        with lock_folder(folder, what="study folder"):  # one process at a time
-            return _execute(self, folder, workers=workers, scheduler=scheduler, quiet=quiet,
-                            progress=progress, plots=plots)
+        # a scheduler is checked (and connected to, once) before anything is written
+        with scheduler_client(scheduler) as client:
+            self.check_data()
+            folder = _new_study_folder(out, self)
+            with lock_folder(folder, what="study folder"):  # one process at a time
+                return _execute(self, folder, workers=workers, scheduler=scheduler,
+                                quiet=quiet, progress=progress, plots=plots, client=client)
 
 
 def _data_configs(study: Study) -> list[Any]:
@@ -342,14 +351,33 @@ def _new_study_folder(out: str | os.PathLike, study: Study) -> Path:
             f.write(_header(study).encode() + study.to_toml().encode())
         # each cell's config, so any run can be trained again on its own (its seed is in
         # runs.csv): the same numbers as in the study
+        if study.spec.vary == "data":  # the run's seed draws the data and the split too
+            again = ("# one of its runs again, S its seed in runs.csv (which draws the data "
+                     "and the split too):\n#   neuralab train <this file> --seed S "
+                     + " ".join(f"--set {k}=S" for k in DATA_SEED_KEYS) + "\n")
+        else:
+            again = ("# one of its runs again: neuralab train <this file> --seed <the run's "
+                     "seed in runs.csv>\n")
         for cell, cfg in zip(study.cells, study.cell_configs, strict=True):
             with atomic_file(folder / CELLS / f"cell-{cell.index}.toml") as f:
                 f.write((f"# cell {cell.index} of study {study.name!r}: {cell.label}\n"
-                         "# one of its runs again: neuralab train <this file> --seed <the "
-                         "run's seed in runs.csv>\n\n" + cfg.to_toml()).encode())
+                         + again + "\n" + cfg.to_toml()).encode())
 
     return new_run_dir(out, study.name, subdirs=(CHUNKS, "plots", CELLS), setting="--out",
                        first=write_study_file)
+
+
+def _read_study_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """A study file read once: ``(config sections, its [study] table or {}, whether it has
+    one)``; the table's name defaults to the file's (``leaky-relu.study.toml``)."""
+    base = read_toml(path)
+    table = base.pop("study", None)
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError("study must be a table ([study] followed by key = value lines)")
+    given = dict(table or {})
+    if given.get("name") is None and _name_from(path):
+        given["name"] = _name_from(path)
+    return base, given, table is not None
 
 
 def _spec(given: dict[str, Any]) -> StudySpec:
@@ -411,8 +439,8 @@ def run_chunk(task: dict[str, Any]) -> dict[str, np.ndarray]:
         for k, (_, _, seed) in enumerate(members):
             cfg = copy.deepcopy(config)
             if task["vary"] == "data":
-                _set_key(cfg, "data.seed", seed)
-                _set_key(cfg, "data.split.seed", seed)
+                for key in DATA_SEED_KEYS:
+                    _set_key(cfg, key, seed)
             for key, values in task["per_member"].items():
                 _set_key(cfg, key, values[k])
             parts.append(_fit(cfg, [seed], {}, single=True))
@@ -646,7 +674,10 @@ class StudyResult:
                             bool(self.study.spec.target))
 
     def compare(self, key: str, **kwargs: Any) -> Any:
+        """Pairwise differences along grid key ``key`` (``stats.compare``), the other grid
+        keys held fixed (a zip group's partners move with it)."""
         from neuralab.studies import stats
+        from neuralab.studies.display import CompareTable
 
         if key not in self.study.spec.keys():
             from neuralab._checks import suggest
@@ -654,8 +685,11 @@ class StudyResult:
             raise ValueError(f"{key!r} is not a grid key of this study"
                              f"{suggest(key, self.study.spec.keys())}; its keys are "
                              f"{', '.join(self.study.spec.keys()) or '(none)'}")
-        return stats.compare(self.runs, key, grid=self.study.spec.compare_grid(key),
-                             metrics=self.metrics(), **kwargs)
+        grid = self.study.spec.compare_grid(key)
+        pairs = stats.compare(self.runs, key, grid=grid, metrics=self.metrics(), **kwargs)
+        # (a notebook shows it short: a vs b, then a − b [CI], P(a > b), adjusted p)
+        return CompareTable.of(pairs, key, [k for k in grid if k != key],
+                               bool(self.study.spec.target))
 
     def metrics(self) -> list[str]:
         return [c for c in self.runs.columns if c.startswith(("final_", "best_"))
@@ -664,7 +698,7 @@ class StudyResult:
 
 def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str | None,
              quiet: bool, progress: Callable[[Progress], None] | None,
-             plots: bool = True) -> StudyResult:
+             plots: bool = True, client: Any = None) -> StudyResult:
     from neuralab.experiments.run import atomic_write_json
 
     chunks = study.chunks()
@@ -679,6 +713,8 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
             if arrays is not None:
                 done[k], results[k] = v, arrays
     todo = [c for c in chunks if c.name not in done]
+    # a resumed study's wall time adds to what its earlier sessions recorded
+    before = _recorded_seconds(folder) if done else 0.0
     total, n_cells = study.n_runs(), len(study.cells)
     per_cell = len(study.spec.seed_indices())
     t0 = time.perf_counter()
@@ -695,6 +731,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
               f"({len(todo)} to run)\n  -> {folder}", file=sys.stderr, flush=True)
 
     trained = [0.0, 0]  # training seconds and runs of the chunks run here (for the ETA)
+    began: list[float] = []  # when the first finished chunk began training (cluster ETA)
 
     def on_result(name: str, result: dict[str, np.ndarray]) -> None:
         chunk = by_name[name]
@@ -704,31 +741,39 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         atomic_write_json(manifest_path, {"chunks": done})
         for m in chunk.members:
             runs_of[m.cell] = runs_of.get(m.cell, 0) + 1
-        trained[0] += float(np.sum(result.get("wall_s", 0.0)))
+        chunk_seconds = float(np.sum(result.get("wall_s", 0.0)))
+        trained[0] += chunk_seconds
         trained[1] += len(chunk.members)
+        now = time.perf_counter()
+        if not began:
+            began.append(now - chunk_seconds)
         if report is not None:
             runs = sum(runs_of.values())
-            seconds = time.perf_counter() - t0
+            seconds = now - t0
             if scheduler is None:
                 # the runs left at the training seconds a run took so far, shared by the
                 # local workers: Dask's start-up (~2 s) does not stretch the estimate
                 eta = (total - runs) * trained[0] / trained[1] / (workers or 1)
-            else:  # a cluster of unknown size: the rate seen so far
-                rate = (runs - resumed) / seconds if seconds > 0 else 0.0
+            else:
+                # a cluster of unknown size: the rate seen since the first finished chunk
+                # began training (connecting and the cluster's start-up do not count)
+                elapsed = now - began[0]
+                rate = (runs - resumed) / elapsed if elapsed > 0 else 0.0
                 eta = (total - runs) / rate if rate > 0 else math.inf
             cells = sum(1 for n in runs_of.values() if n >= per_cell)
             report(Progress(runs, total, cells, n_cells, seconds, eta))
 
     by_name = {c.name: c for c in chunks}
     atomic_write_json(folder / "summary.json", _summary(study, "running", resumed,
-                                                        workers, scheduler, 0.0))
+                                                        workers, scheduler, before))
     if todo and (scheduler is not None or (workers or 1) > 1):
         _warm_up()
     try:
         run_tasks(run_chunk, [(c.name, c.task()) for c in todo], on_result, workers=workers,
-                  scheduler=scheduler, notice=None if quiet else _print_notice)
+                  scheduler=scheduler, notice=None if quiet else _print_notice, client=client)
         return finish(study, folder, chunks, workers=workers, scheduler=scheduler,
-                      seconds=time.perf_counter() - t0, plots=plots, results=results)
+                      seconds=before + time.perf_counter() - t0, plots=plots,
+                      results=results)
     except BaseException as exc:
         # Ctrl-C or a stop: "interrupted"; an error in a chunk, a worker or the tables:
         # "failed", with the error's first line. Finished chunks stay; --resume runs the
@@ -738,7 +783,7 @@ def _execute(study: Study, folder: Path, *, workers: int | None, scheduler: str 
         stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))
         saved = sum(runs_of.values())
         summary = _summary(study, "interrupted" if stopped else "failed", saved, workers,
-                           scheduler, time.perf_counter() - t0)
+                           scheduler, before + time.perf_counter() - t0)
         if not stopped:
             summary["error"] = f"{type(exc).__name__}: {_first_line(exc)}"
         try:
@@ -857,6 +902,19 @@ def _load_chunk(path: Path) -> dict[str, np.ndarray]:
     # a study folder travels like a run folder: read its chunks with the bounded reader
     arrays = read_npz(path, error=DataError, what="study chunk")
     return {k.replace("__", "/"): v for k, v in arrays.items()}
+
+
+def _recorded_seconds(folder: Path) -> float:
+    """The wall seconds summary.json records (0 when it is missing or unreadable)."""
+    from neuralab._atomic import confined
+
+    try:  # bounded, and no link out of the folder (as the report reads it)
+        path = confined(folder, "summary.json", 2**20, what="study folder")
+        seconds = json.loads(path.read_text(encoding="utf-8"))["wall_seconds"] if path else 0
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+    ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+    return float(seconds) if ok and math.isfinite(seconds) and seconds >= 0 else 0.0
 
 
 def _summary(study: Study, status: str, runs_done: int, workers: int | None,
@@ -993,19 +1051,19 @@ def resume_study(folder: str | os.PathLike, *, workers: int | None = None,
                  plots: bool = True) -> StudyResult:
     """Run the chunks of ``folder`` that are not finished yet, then assemble the results."""
     check_backend(workers, scheduler)
-    if scheduler is not None:
-        check_reachable(scheduler)
     from neuralab._lock import lock_folder
 
     folder = Path(folder)
-    if not (folder / STUDY_FILE).is_file():
-        raise ConfigError(f"{folder} is not a study folder (no {STUDY_FILE})")
-    # one process at a time; links out of the folder refused; stale temporary files removed
-    with lock_folder(folder, what="study folder"):
-        study = Study.from_file(folder / STUDY_FILE)
-        (folder / CHUNKS).mkdir(exist_ok=True)
-        return _execute(study, folder, workers=workers, scheduler=scheduler, quiet=quiet,
-                        progress=progress, plots=plots)
+    with scheduler_client(scheduler) as client:  # checked before anything is written
+        if not (folder / STUDY_FILE).is_file():
+            raise ConfigError(f"{folder} is not a study folder (no {STUDY_FILE})")
+        # one process at a time; links out of the folder refused; stale temporary files
+        # removed
+        with lock_folder(folder, what="study folder"):
+            study = Study.from_file(folder / STUDY_FILE)
+            (folder / CHUNKS).mkdir(exist_ok=True)
+            return _execute(study, folder, workers=workers, scheduler=scheduler, quiet=quiet,
+                            progress=progress, plots=plots, client=client)
 
 
 def load_study(folder: str | os.PathLike) -> StudyResult:

@@ -157,19 +157,8 @@ class StudySpec(BaseModel):
         return [*self.grid, *(k for g in self.zip for k in g)]
 
     def compared_keys(self) -> list[str]:
-        """The keys :meth:`compare_grid` can compare: each grid key with two or more values,
-        and the first key of each zip group with two or more positions (its partners
-        change with it: batch size 1 with lr 0.01 against 64 with lr 0.4) — or, where that
-        key repeats a value (activation relu, leaky_relu, leaky_relu with slopes 0.01, 0.01,
-        0.05), each key of the group that takes two values with the others held fixed."""
-        keys = [k for k, v in self.grid.items() if len(v) > 1]
-        for group in self.zip:
-            first = next(iter(group))
-            if zip_partners(first, [group]):
-                keys += [first] if len(group[first]) > 1 else []
-            else:
-                keys += [k for k in group if _varies_alone(group, k)]
-        return keys
+        """The keys :meth:`compare_grid` can compare (:func:`compared_keys`)."""
+        return compared_keys(self.grid, self.zip)
 
     def compare_grid(self, key: str) -> list[str]:
         """The grid columns of a comparison along ``key``: every key but its zip partners,
@@ -241,6 +230,31 @@ def zip_partners(key: str, zip_groups: Any) -> set[str]:
     return set()
 
 
+def compared_keys(grid: Any, zip_groups: Any) -> list[str]:
+    """The keys a study compares (one ``compare-<key>.csv`` and one report table each):
+    each grid key with two or more values, and the first key of each zip group with two or
+    more positions (its partners change with it: batch size 1 with lr 0.01 against 64 with
+    lr 0.4) — or, where that key repeats a value (activation relu, leaky_relu, leaky_relu
+    with slopes 0.01, 0.01, 0.05), each key of the group that takes two values with the
+    others held fixed.
+
+    ``grid`` and ``zip_groups``: the ``grid`` and ``zip`` of a ``[study]`` table; entries
+    that are not lists are ignored (a study folder may come from someone else)."""
+    grid = grid if isinstance(grid, dict) else {}
+    keys = [k for k, v in grid.items() if isinstance(v, list) and len(v) > 1]
+    for group in zip_groups if isinstance(zip_groups, list) else []:
+        if not (isinstance(group, dict) and group
+                and all(isinstance(v, list) for v in group.values())
+                and len({len(v) for v in group.values()}) == 1):
+            continue
+        first = next(iter(group))
+        if zip_partners(first, [group]):
+            keys += [first] if len(group[first]) > 1 else []
+        else:
+            keys += [k for k in group if _varies_alone(group, k)]
+    return keys
+
+
 def _varies_alone(group: dict[str, list[Any]], key: str) -> bool:
     """Whether ``key`` takes two values among positions of ``group`` that agree on every
     other key of the group."""
@@ -259,4 +273,4 @@ def compare_grid(key: str, keys: Any, zip_groups: Any) -> list[str]:
 
 
 __all__ = ["MAX_CELLS", "MAX_SEEDS", "TARGET_METRICS", "Cell", "StudySpec", "compare_grid",
-           "run_seed", "zip_partners"]
+           "compared_keys", "run_seed", "zip_partners"]

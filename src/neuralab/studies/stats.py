@@ -273,14 +273,22 @@ def convergence_curve(
     s_low[at_zero & np.isnan(s_low)] = 0.0
     undefined = at_zero & np.isnan(s_high)
     if undefined.any():
-        # S = 0: every seed still at risk converged. Up to there KM is the share of the n
-        # seeds at risk not converged yet, 0 of n, and its exact (Clopper–Pearson) upper
-        # limit is 1 − (α/2)^(1/n): 30 seeds all converged by epoch 1 give a median of
-        # 1 [1, 1]; 5 seeds cannot bound it (0.52 > ½), which stays "not reached".
+        # S = 0: every seed still at risk converged. The seeds followed that long (every
+        # converged one, and those censored no earlier) all converged by then, 0 of n not
+        # converged, and its exact (Clopper–Pearson) upper limit is 1 − (α/2)^(1/n): 30
+        # seeds all converged by epoch 1 give a median of 1 [1, 1]; 5 seeds cannot bound
+        # it (0.52 > ½), which stays "not reached". (Counting only the seeds still at risk
+        # on that last step — the 3 slowest of 10 — gave 1 − 0.025^(1/3) = 0.71 and
+        # called the median's upper end "not reached" although every seed converged.)
         first = t[undefined][0]
-        at_risk = int(np.sum(events >= first) + np.sum(censored >= first))
-        s_high[undefined] = stats.binomtest(0, at_risk).proportion_ci(
-            confidence_level, method="exact").high if at_risk else np.nan
+        followed = int(events.size + np.sum(censored >= first))
+        bound = stats.binomtest(0, followed).proportion_ci(
+            confidence_level, method="exact").high if followed else np.nan
+        # survival never rises, so the band's edge just before bounds it here too
+        before = np.flatnonzero(undefined)[0] - 1
+        if before >= 0 and np.isfinite(s_high[before]):
+            bound = np.fmin(bound, s_high[before])
+        s_high[undefined] = bound
 
     def first_at_half(surv: np.ndarray) -> float:
         hit = np.flatnonzero(np.nan_to_num(surv, nan=1.0) <= _HALF)  # NaN: not shown to cross

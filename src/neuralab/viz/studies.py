@@ -326,6 +326,25 @@ def fmt_epochs(estimate: Any, low: Any, high: Any) -> str:
     return f"{one(estimate)} [{one(low)}, {one(high)}]"
 
 
+def fmt_difference(estimate: Any, low: Any, high: Any, *, percent: bool = False) -> str:
+    """A difference a − b with its interval: ``-7.0 pp [-15.2, 1.3]`` (percentage points)."""
+    if not _finite(estimate):
+        return "–"
+    f: Callable[[Any], str] = ((lambda v: f"{float(v) * 100:+.1f}") if percent
+                               else (lambda v: f"{float(v):+.4g}"))
+    core = f"{f(estimate)} pp" if percent else f(estimate)
+    if not (_finite(low) and _finite(high)):
+        return core
+    return f"{core} [{f(low)}, {f(high)}]"
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value with two significant digits; ``< 0.001`` below that; ``–`` if not tested."""
+    if not _finite(p):
+        return "–"
+    return "< 0.001" if float(p) < 0.001 else f"{float(p):.2g}"
+
+
 #: the metric a cell summary leads with, the first of these the table has
 LEAD_METRICS = ("final_test_acc", "final_val_acc", "final_train_acc", "final_test_loss",
                 "final_train_loss")
@@ -351,6 +370,42 @@ def summary_cells(row: Any, targeted: bool, main: str | None) -> list[str]:
     if main:
         cells.append(fmt_interval(row[f"{main}_mean"], row[f"{main}_mean_low"],
                                   row[f"{main}_mean_high"], percent=main.endswith("acc")))
+    return cells
+
+
+def compare_headers(columns: Sequence[str], targeted: bool = True
+                    ) -> tuple[list[str], str | None, str | None]:
+    """The number columns of a short comparison table (a notebook's ``res.compare(key)``),
+    the metric it leads with and its statistic (mean, median or IQM): the difference of
+    success rates with its interval and the exact test's adjusted p (with a target), then
+    that metric's difference a − b [CI], P(a > b) and adjusted p."""
+    heads = (["reached target a − b [95 % CI]", "exact test p (adj.)"]
+             if targeted and "rate_diff" in columns else [])
+    for main in LEAD_METRICS:
+        for stat in ("mean", "median", "iqm"):
+            if f"{main}_{stat}_diff" in columns:
+                return ([*heads, f"{main} {stat} a − b [CI]", "P(a > b)", "p (adj.)"],
+                        main, stat)
+    return heads, None, None
+
+
+def compare_cells(row: Any, main: str | None, stat: str | None, targeted: bool = True
+                  ) -> list[str]:
+    """One comparison row's numbers as :func:`compare_headers` names them (a † marks a
+    percentile interval, where every resample gave nearly the same difference)."""
+    def diff(name: str, percent: bool) -> str:
+        text = fmt_difference(row[name], row.get(f"{name}_low"), row.get(f"{name}_high"),
+                              percent=percent)
+        return text + (" †" if str(row.get(f"{name}_method")) == "percentile"
+                       and text != "–" else "")
+
+    cells = []
+    if targeted and "rate_diff" in row:
+        cells += [diff("rate_diff", True), fmt_p(row.get("rate_p_adj"))]
+    if main and stat:
+        poi = row.get(f"{main}_poi")
+        cells += [diff(f"{main}_{stat}_diff", main.endswith("acc")),
+                  f"{float(poi):.2f}" if _finite(poi) else "–", fmt_p(row.get(f"{main}_p_adj"))]
     return cells
 
 
@@ -814,9 +869,13 @@ __all__ = [
     "cell_codes",
     "cell_groups",
     "cell_labels",
+    "compare_cells",
+    "compare_headers",
     "convergence",
+    "fmt_difference",
     "fmt_epochs",
     "fmt_interval",
+    "fmt_p",
     "format_value",
     "main_metrics",
     "mean_curves",
