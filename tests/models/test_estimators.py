@@ -285,10 +285,35 @@ def test_raw_uint8_pixels_are_warned_about_where_they_train_to_chance():
     pixels = (X[:200] * 16).clip(0, 255).astype(np.uint8)
     for est in (MLPClassifier(epochs=1, random_state=0),
                 CNNClassifier(architecture="onelayer_cnn", epochs=1, random_state=0)):
-        with pytest.warns(UnscaledPixelsWarning, match=r"uint8 with values up to 2\d\d .*X / 255"):
+        with pytest.warns(UnscaledPixelsWarning,
+                          match=r"uint8 with whole values up to 2\d\d .*X / 255"):
             est.fit(pixels, y[:200])
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnscaledPixelsWarning)
         MLPClassifier(epochs=1, random_state=0).fit(pixels / 255, y[:200])  # scaled
         MLPClassifier(epochs=1, random_state=0).fit((pixels > 0).astype(np.uint8), y[:200])
         Perceptron(random_state=0).fit(pixels, y[:200])  # its updates are scale-free
+
+
+def test_whole_number_pixels_of_any_dtype_are_warned_about_for_a_cnn():
+    """scikit-learn's digits are float64 0…16: LeNet-5 trains to chance on them (98 %
+    scaled). A CNN reads images, so whole numbers above 1 warn in any dtype; an MLP's
+    features may be counts, so only uint8 warns there."""
+    from sklearn.datasets import load_digits
+
+    from neuralab.models import CNNClassifier, MLPClassifier
+    from neuralab.models._validation import UnscaledPixelsWarning
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:120], y[:120]
+    for images in (X, X.reshape(-1, 8, 8), X.astype(np.int64)):
+        with pytest.warns(UnscaledPixelsWarning, match=r"whole values up to 16 .*X / 16"):
+            CNNClassifier(epochs=1, random_state=0).fit(images, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnscaledPixelsWarning)
+        CNNClassifier(epochs=1, random_state=0).fit(X / 16, y)  # scaled
+        CNNClassifier(epochs=1, random_state=0).fit(X - 8, y)  # centred: not raw counts
+        CNNClassifier(epochs=1, random_state=0).fit(X + 0.5, y)  # not whole numbers
+        MLPClassifier(epochs=1, random_state=0).fit(X, y)  # features, maybe counts
+        # plain features (auto: features_cnn, a 1-D network): counts, not pixels
+        CNNClassifier(epochs=1, random_state=0).fit(X[:, :2], y)

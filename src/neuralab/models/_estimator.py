@@ -64,6 +64,10 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
     def _validate_extra(self, cfg: dict[str, Any]) -> dict[str, Any]:
         return {}
 
+    def _reads_images(self, X: Any) -> bool:
+        """Whether the network fit() builds for ``X`` reads it as images (a CNN's may)."""
+        return False
+
     def _check_X(self, X: Any, **kw: Any) -> np.ndarray:
         """``X`` checked as rows (n, features); a CNN also takes images."""
         return check_X(X, **kw)
@@ -173,7 +177,7 @@ class NetEstimator(HTMLRepr, CheckpointMixin, Params):
     def _check_Xy(self, X: Any, y: Any, cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         name = type(self).__name__
         if self._pixels_warning:
-            warn_raw_pixels(X, name)
+            warn_raw_pixels(X, name, images=self._reads_images(X))
         X = self._check_X(X, dtype=cfg["dtype"], owner=name)
         y = check_y(y, len(X), owner=name, classifier=self._is_classifier())
         return X, y

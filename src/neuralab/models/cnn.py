@@ -422,7 +422,7 @@ _D = defaults("cnn")  # constructor defaults, from the one hyper-parameter table
 
 
 class CNNClassifier(ClassifierMixin, NetEstimator):
-    _pixels_warning = True  # (NetEstimator)
+    _pixels_warning = True  # (NetEstimator; whole-number pixels too where it reads images)
     _kind = "cnn"  # its row of the hyper-parameter table
     stacks_members = False  # the convolution layers have no model axis
 
@@ -482,18 +482,28 @@ class CNNClassifier(ClassifierMixin, NetEstimator):
 
     def _spatial_dims(self, given: tuple[int, ...], fitting: bool) -> int | None:
         """2 or 1: the dimensions of the first convolution or pool of the network that reads
-        inputs of per-sample shape ``given`` (the fitted one unless ``fitting``, else the
-        architecture's; None: none, or an architecture fit() refuses with its own message)."""
+        inputs of per-sample shape ``given`` (``(d,)``: flat rows; the fitted network unless
+        ``fitting``, else the architecture's; None: none, or an architecture fit() refuses
+        with its own message)."""
         try:
             if not fitting and hasattr(self, "_cfg"):
                 specs = self._cfg["layers"]
             elif self.architecture == "auto":
-                specs = ARCHITECTURES[auto_architecture(math.prod(given), given)]
+                flat = len(given) == 1
+                specs = ARCHITECTURES[auto_architecture(math.prod(given),
+                                                        None if flat else given)]
             else:
                 specs = architecture_layers(self.architecture)
         except ValueError:
             return None
         return _dims_of(specs)
+
+    def _reads_images(self, X: Any) -> bool:
+        """Whether the network fit() builds for ``X`` reads images (2-D convolutions): then
+        whole-number pixels of any dtype are warned about (``warn_raw_pixels``)."""
+        shape = getattr(X, "shape", None)
+        return shape is not None and len(shape) in (2, 3, 4) and all(shape) \
+            and self._spatial_dims(tuple(shape[1:]), fitting=True) == 2
 
     def _input_shape(self, n_features: int, specs: list[dict[str, Any]],
                      meta: dict[str, np.ndarray] | None) -> tuple[int, ...]:
