@@ -223,3 +223,24 @@ def test_a_run_of_a_data_varying_study_trains_again_as_its_cell_file_says(tmp_pa
     assert int(last["epoch"]) == int(run["epochs"])
     for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
         assert last[key] == pytest.approx(run[f"final_{key}"], rel=1e-6), key
+
+
+def test_the_tables_print_short_at_a_prompt_within_80_columns(tmp_path, monkeypatch):
+    """At a Python prompt (or ``print``) ``res.table()`` and ``res.compare(key)`` were
+    pandas' text, 115 and 71 columns cut to a few: the success rate was not on screen. They
+    print the short table, the one ``neuralab study`` prints, within the terminal's width."""
+    monkeypatch.setenv("COLUMNS", "80")
+    res = Study(BASE, grid={"model.activation": ["relu", "tanh"], "optim.lr": [0.1, 1.0]},
+                seeds=3, target={"train_acc": 0.9}).run(out=tmp_path, plots=False)
+    table, pairs = res.table(), res.compare("model.activation")
+    for text, wanted in ((repr(table), ("reached", "activation=tanh", "lr=1.0",
+                                        "4 cells × 3 seeds", "pd.DataFrame(res.table())")),
+                         (str(pairs), ("P(a > b)", "activation:", "relu vs", "lr=0.1",
+                                       "2 pairs along model.activation"))):
+        assert max(map(len, text.splitlines())) <= 80, text
+        for piece in wanted:
+            assert piece in text, (piece, text)
+    rate = table.iloc[0]["success_rate"] * 100
+    assert f"{rate:.1f} %" in repr(table)
+    # a selection is a plain DataFrame with pandas' own text
+    assert "success_rate" in repr(table[["success_rate"]])

@@ -130,47 +130,13 @@ def study_cmd(
 
 
 def _print_table(result: Any, table: Any) -> None:
-    """The cell table (rich wraps it to the terminal's width, 80 columns included)."""
+    """The cell table (``CellTable``'s short form; rich wraps it to the terminal's width,
+    80 columns included), titled with the study's description when every cell has the
+    same seeds."""
     from rich.console import Console
-    from rich.table import Table
 
-    from neuralab.viz.studies import (
-        format_value,
-        short_keys,
-        summary_cells,
-        summary_headers,
-        varying_keys,
-    )
-
-    keys = result.study.spec.keys()
-    # one line per setting that differs between cells, never cut: "negative_slope=0.05"
-    # must stay readable at 80 columns (the numbers wrap at their spaces instead)
-    shown = varying_keys(table, keys) if keys else []
-    names = short_keys(shown)
-    settings = ["\n".join(f"{names[k]}={format_value(row[k])}" for k in shown) or "base"
-                for _, row in table.iterrows()]
-    widest = max((len(line) for text in settings for line in text.splitlines()), default=4)
-    targeted = bool(result.study.spec.target)
-    heads, main = summary_headers(table.columns, targeted)
+    short = table.short()
     console = Console(soft_wrap=False)
-    # rich shrinks the widest columns first and would cut the settings short: on a narrow
-    # terminal the intervals wrap at 14 characters ("100.0 % [83.9,"), or 10 below 76
-    # columns, and the settings get the rest of the width (folded, never cut)
-    n_numbers = len(heads)
-    wrap = 14 if console.width >= 76 else 10
-    counts = {int(n) for n in table["n"]}
-    same_n = len(counts) == 1  # the usual case: the seed count goes into the title
-    n_width = 0 if same_n else len(str(max(counts))) + 3
-    rest = console.width - n_numbers * (wrap + 3) - n_width - 4
-    number = {"max_width": wrap, "overflow": "fold"} if console.width < 100 else {}
-    out = Table(title=result.study.describe() if same_n else
-                f"{result.study.name}: {len(table)} cells", title_justify="left")
-    out.add_column("setting", min_width=max(8, min(widest, rest, 40)), overflow="fold")
-    if not same_n:
-        out.add_column("n", justify="right")
-    for head in heads:
-        out.add_column(head, **number)
-    for setting, (_, row) in zip(settings, table.iterrows(), strict=True):
-        cells = [setting] if same_n else [setting, str(int(row["n"]))]
-        out.add_row(*cells, *summary_cells(row, targeted, main))
-    console.print(out)
+    title = (result.study.describe() if short.count_head is None
+             else f"{result.study.name}: {len(table)} cells")
+    console.print(short.rich(console.width, title=title))
