@@ -203,3 +203,15 @@ def test_a_cnn_layer_list_config_round_trips_and_refuses_a_named_architecture_be
     with pytest.raises(ConfigError, match=r"model\.architecture='lenet5' and model\.layers"):
         parse_config({"data": {"name": "digits"},
                       "model": {"kind": "cnn", "architecture": "lenet5", "layers": layers}})
+
+
+def test_one_bad_value_is_one_problem_and_the_others_are_named():
+    """An activation that fits neither a name nor a list of names failed both alternatives
+    of the union, and the line ended "(and 1 more problem(s))" naming nothing."""
+    with pytest.raises(ConfigError) as info:
+        parse_config({"model": {"kind": "mlp", "activation": "foo"}})
+    assert str(info.value).startswith("model.activation='foo' is not allowed")
+    assert "more problem" not in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        parse_config({"model": {"kind": "mlp", "activation": "foo"}, "optim": {"lr": -1}})
+    assert str(info.value).endswith(" (and 1 more problem: optim)")

@@ -831,8 +831,10 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     for i, part in enumerate(loc):
         if i == 1 and loc[0] == "model" and part in MODELS:
             continue  # the discriminator tag pydantic inserts
-        if isinstance(part, str) and part.startswith(("function-", "literal[", "constrained-")):
-            continue
+        if isinstance(part, str) and part.startswith(("function-", "literal[", "constrained-",
+                                                      "list[", "union[", "json-or-python[",
+                                                      "lax-or-strict[")):
+            continue  # a union alternative's type tag
         if part in ("int", "float", "str", "bool", "list[...]", "json-or-python[json=int,"
                     "python=int]", "lax-or-strict[lax=union[json-or-python[json=float,"
                     "python=float],int],strict=json-or-python[json=float,python=float]]"):
@@ -852,7 +854,13 @@ def format_validation_error(exc: ValidationError, *, prefix: tuple[Any, ...] = (
     err = errors[0]
     loc = _clean_loc(tuple(err["loc"]))
     path = ".".join(str(p) for p in (*prefix, *loc)) or "(config)"
-    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    # a value that fits no alternative of a union (an activation name or a list of them)
+    # fails once per alternative, at one key: one problem
+    others = list(dict.fromkeys(".".join(str(p) for p in (*prefix, *_clean_loc(tuple(e["loc"]))))
+                                for e in errors[1:]))
+    others = [k for k in others if k != path]
+    more = (f" (and {len(others)} more problem{'s' if len(others) > 1 else ''}: "
+            f"{', '.join(others[:3])}{', ...' if len(others) > 3 else ''})" if others else "")
     kind = err["type"]
     if kind == "extra_forbidden":
         owner = _section_at(root, loc, data)
