@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import neuralab
 import neuralab.studies.runner as runner
 from neuralab.studies import stats
 from neuralab.studies.runner import Study, resume_study
@@ -244,3 +245,33 @@ def test_the_tables_print_short_at_a_prompt_within_80_columns(tmp_path, monkeypa
     assert f"{rate:.1f} %" in repr(table)
     # a selection is a plain DataFrame with pandas' own text
     assert "success_rate" in repr(table[["success_rate"]])
+
+
+def test_workers_of_other_versions_are_refused_naming_them():
+    """A cluster whose workers run another neuralab or NumPy could give other numbers than
+    the in-process study; the check names the worker, both versions and the fix."""
+    import numpy
+
+    from neuralab.studies import backends
+
+    class Client:  # what _check_workers asks of a Dask client
+        def __init__(self, answers):
+            self.answers = answers
+
+        def nthreads(self):
+            return {w: 1 for w in self.answers}
+
+        def run(self, fn, on_error):
+            return self.answers
+
+    ours = {"neuralab": neuralab.__version__, "numpy": numpy.__version__}
+    backends._check_workers(Client({"tcp://w1": ours, "tcp://w2": dict(ours)}), "tcp://s:1")
+    old = {**ours, "numpy": "1.26.4"}
+    with pytest.raises(ValueError, match=r"1 of 2 Dask workers at tcp://s:1 run other "
+                                         r"versions \(tcp://w2: neuralab .*, numpy 1\.26\.4; "
+                                         r"here: .*start `dask worker tcp://s:1`"):
+        backends._check_workers(Client({"tcp://w1": ours, "tcp://w2": old}), "tcp://s:1")
+    with pytest.raises(ValueError, match=r"cannot import neuralab \(tcp://w1: ModuleNotFound"):
+        backends._check_workers(Client({"tcp://w1": "ModuleNotFoundError: no neuralab"}),
+                                "tcp://s:1")
+    assert backends._probe()() == ours  # the probe, run here, answers what a worker would

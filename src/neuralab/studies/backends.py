@@ -175,10 +175,20 @@ def probe():
     import sys
     try:
         import neuralab
+        import numpy
     except BaseException as exc:
         return f"{type(exc).__name__}: {exc} (Python {sys.executable})"
-    return None
+    return {"neuralab": neuralab.__version__, "numpy": numpy.__version__}
 """
+
+
+def _versions() -> dict[str, str]:
+    """What a worker must run as this process does for the same numbers (the probe's)."""
+    import numpy
+
+    import neuralab
+
+    return {"neuralab": neuralab.__version__, "numpy": numpy.__version__}
 
 
 def _probe() -> Callable[[], str | None]:
@@ -192,18 +202,31 @@ def _probe() -> Callable[[], str | None]:
 
 
 def _check_workers(client: Any, scheduler: str) -> None:
-    """ValueError when a worker of the cluster cannot import neuralab."""
+    """ValueError when a worker of the cluster cannot import neuralab, or runs another
+    version of neuralab or NumPy than this process (its runs could differ from the
+    in-process ones: a study's numbers must not depend on where they ran)."""
     if not client.nthreads():
         return  # none yet: the study waits NO_WORKERS_TIMEOUT_S for one (run_tasks)
     answers = client.run(_probe(), on_error="return")
-    bad = {w: a for w, a in answers.items() if a is not None}
+    fix = (f"start `dask worker {scheduler}` from the Python environment neuralab is "
+           f"installed in ({sys.executable})")
+    bad = {w: a for w, a in answers.items() if not isinstance(a, dict)}
     if bad:
         worker, why = sorted(bad.items())[0]
         why = " ".join(str(why).split())[:200]
         raise ValueError(f"{len(bad)} of {len(answers)} Dask workers at {scheduler} cannot "
-                         f"import neuralab ({worker}: {why}); start `dask worker {scheduler}`"
-                         f" from the Python environment neuralab is installed in "
-                         f"({sys.executable})")
+                         f"import neuralab ({worker}: {why}); {fix}")
+    ours = _versions()
+    other = {w: a for w, a in answers.items() if a != ours}
+    if other:
+        worker, theirs = sorted(other.items())[0]
+
+        def text(v: dict[str, Any]) -> str:
+            return ", ".join(f"{k} {str(v.get(k))[:40]}" for k in ours)
+
+        raise ValueError(f"{len(other)} of {len(answers)} Dask workers at {scheduler} run "
+                         f"other versions ({worker}: {text(theirs)}; here: {text(ours)}), "
+                         f"whose runs could differ from this process's; {fix}")
 
 
 def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[tuple[str, Any]],
