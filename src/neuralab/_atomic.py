@@ -32,17 +32,39 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"),
+            (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _not_replaceable(mode: int, name: str) -> None:
+    """A ValueError when ``mode`` is a FIFO's, a device's or a socket's: writing ``name``
+    atomically would replace it (``/dev/null`` itself, as root) with a plain file."""
+    for test, kind in _SPECIAL:
+        if test(mode):
+            raise ValueError(f"{name} is {kind}, not a file: neuralab writes a new file and "
+                             "renames it into place, which would replace it; give a file name")
+
+
 @contextmanager
 def atomic_file(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[BinaryIO]:
     """Yield a binary file beside ``path``; on a clean exit fsync it and ``os.replace`` it onto
-    ``path``, on any exception (KeyboardInterrupt included) delete it and re-raise.
+    ``path``, on any exception (KeyboardInterrupt included) delete it and re-raise. A FIFO,
+    a device or a socket at ``path`` is a ValueError: it would be replaced, not written.
 
     An ``OSError`` (disk full, file too large) names ``path``, not the temporary file.
     """
     path = Path(path)
+    try:
+        _not_replaceable(os.lstat(path).st_mode, str(path))  # a link itself is replaced
+    except (FileNotFoundError, NotADirectoryError):
+        pass
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
+    except OSError as exc:  # a read-only folder: named as the file the user asked for
+        exc.filename = str(path)
+        raise
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -146,8 +168,17 @@ def check_links(folder: str | os.PathLike, *, what: str = "run folder") -> None:
 
 def output_file(path: str | os.PathLike, flag: str = "-o", *, create: bool = False) -> Path:
     """``path`` as a file to write: its folder must exist (``create=True``: it is made when
-    missing). A file where a folder should be is a ValueError naming ``flag``."""
+    missing). A file where a folder should be is a ValueError naming ``flag``.
+
+    Outputs are written by :func:`atomic_file` (a new file renamed into place), so ``path``
+    must be a regular file or nothing: a FIFO, a device (``/dev/null``) or a socket would be
+    replaced by a plain file, and is refused. A symbolic link is kept: the file it points
+    to is written."""
     path = Path(path).expanduser()
+    if path.is_symlink():
+        path = _resolve(path)  # a loop: a ValueError naming it
+    if os.path.lexists(path):
+        _not_replaceable(path.stat().st_mode, f"{flag} {path}")
     folder = path.parent
     if create and not folder.exists():
         try:

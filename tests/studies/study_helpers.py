@@ -7,6 +7,17 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+
+def base_config(epochs: int = 30) -> dict:
+    """A small study's base config: moons 120, MLP 2-6-2, full batch, lr 0.5."""
+    return {"data": {"name": "moons", "options": {"n": 120, "noise": 0.1}},
+            "model": {"kind": "mlp", "hidden": [6]},
+            "optim": {"lr": 0.5},
+            "train": {"epochs": epochs, "batch_size": "full", "eval_every": 1},
+            "output": {"plots": False}}
+
 
 STUDY = """
 [data]
@@ -64,3 +75,18 @@ def runs_rows(folder: Path) -> list[tuple]:
     with open(folder / "runs.csv", newline="") as f:
         return sorted(tuple(v for k, v in r.items() if k != "wall_s")
                       for r in csv.DictReader(f))
+
+
+def check_trains_again(args: list[str], run: Any, cwd: Path) -> None:
+    """``neuralab ARGS`` (a cell file's train command, with a run's seed) ends with the
+    final metrics ``run`` (a row of runs.csv) has."""
+    import pandas as pd
+    import pytest
+
+    again = cli(*args, "--no-plots", "--out", "runs", "--quiet", cwd=cwd)
+    assert again.returncode == 0, again.stderr
+    (trained,) = (cwd / "runs").iterdir()
+    last = pd.read_csv(trained / "metrics.csv").iloc[-1]
+    assert int(last["epoch"]) == int(run["epochs"])
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        assert last[key] == pytest.approx(run[f"final_{key}"], rel=1e-6), key

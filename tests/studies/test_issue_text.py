@@ -10,22 +10,14 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from study_helpers import base_config, check_trains_again
 
 import neuralab
 import neuralab.studies.runner as runner
 from neuralab.studies import stats
 from neuralab.studies.runner import Study, resume_study
 
-BASE = {"data": {"name": "moons", "options": {"n": 120, "noise": 0.1}},
-        "model": {"kind": "mlp", "hidden": [6]},
-        "optim": {"lr": 0.5},
-        "train": {"epochs": 20, "batch_size": "full", "eval_every": 1},
-        "output": {"plots": False}}
-
-
-@pytest.fixture(autouse=True)
-def _agg(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+BASE = base_config(epochs=20)
 
 
 # -- statistics: censored epochs ---------------------------------------------------------------
@@ -205,7 +197,6 @@ def test_a_run_of_a_data_varying_study_trains_again_as_its_cell_file_says(tmp_pa
     the base config's data and gave other numbers. The cell file says the whole command."""
     import shlex
 
-    from study_helpers import cli
 
     res = Study(BASE, grid={"model.activation": ["relu", "tanh"]}, seeds=2, vary="data",
                 target={"train_acc": 0.95}).run(out=tmp_path / "studies", plots=False)
@@ -217,13 +208,7 @@ def test_a_run_of_a_data_varying_study_trains_again_as_its_cell_file_says(tmp_pa
     args = [str(cell) if w == "FILE" else seed if w == "S" else w.replace("=S", "=" + seed)
             for w in words]
     assert args[:4] == ["train", str(cell), "--seed", seed] and f"data.seed={seed}" in args
-    again = cli(*args, "--no-plots", "--out", "runs", "--quiet", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    (trained,) = (tmp_path / "runs").iterdir()
-    last = pd.read_csv(trained / "metrics.csv").iloc[-1]
-    assert int(last["epoch"]) == int(run["epochs"])
-    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
-        assert last[key] == pytest.approx(run[f"final_{key}"], rel=1e-6), key
+    check_trains_again(args, run, tmp_path)
 
 
 def test_the_tables_print_short_at_a_prompt_within_80_columns(tmp_path, monkeypatch):

@@ -13,22 +13,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from study_helpers import cli, env, refused, runs_rows, study_toml
+from study_helpers import (
+    base_config,
+    check_trains_again,
+    cli,
+    env,
+    refused,
+    runs_rows,
+    study_toml,
+)
 
 from neuralab.studies.runner import Study, fit_members
 from neuralab.studies.spec import Cell, StudySpec, run_seed
 
-BASE = {"data": {"name": "moons", "options": {"n": 120, "noise": 0.1}},
-        "model": {"kind": "mlp", "hidden": [6]},
-        "optim": {"lr": 0.5},
-        "train": {"epochs": 30, "batch_size": "full", "eval_every": 1},
-        "output": {"plots": False}}
+BASE = base_config(epochs=30)
 
-
-
-@pytest.fixture(autouse=True)
-def _agg(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MPLBACKEND", "Agg")
 
 
 # -- seeds --------------------------------------------------------------------------------------
@@ -505,14 +504,7 @@ def test_every_run_trains_again_from_its_cell_file_and_seed(tmp_path):
     run = runs.iloc[-1]  # the last cell's second seed
     cell = folder / "cells" / f"cell-{int(run['cell'])}.toml"
     assert cell.read_text().startswith(f"# cell {int(run['cell'])} of study 'tiny': ")
-    again = cli("train", str(cell), "--seed", str(int(run["seed"])), "--no-plots", "--out",
-                "runs", "--quiet", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    (trained,) = (tmp_path / "runs").iterdir()
-    last = pd.read_csv(trained / "metrics.csv").iloc[-1]
-    assert int(last["epoch"]) == int(run["epochs"])
-    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
-        assert last[key] == pytest.approx(run[f"final_{key}"], rel=1e-6), key
+    check_trains_again(["train", str(cell), "--seed", str(int(run["seed"]))], run, tmp_path)
 
 
 def test_a_damaged_chunk_file_runs_again_on_resume(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import errno
 import importlib
+import io
 import os
 import re
 import sys
@@ -135,14 +136,84 @@ def debug() -> bool:
     return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
 
 
+STDOUT_CLOSED = ("standard output is closed (>&-), so this command's output has nowhere to go; "
+                 "redirect it to a file or /dev/null")
+
+
+class _ClosedOutput(io.RawIOBase):
+    """The bytes under ``sys.stdout`` when the command started with stdout closed: a write
+    fails (one line, exit 1) unless the command said its output is files."""
+
+    discard = False  # set by stdout_optional()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.discard or not len(data):
+            return len(data)
+        raise OSError(errno.EBADF, STDOUT_CLOSED)
+
+
+def stdout_optional() -> None:
+    """Say that this command's results are files (a run folder, a report, predictions): with
+    stdout closed (``>&-``) its closing lines are dropped instead of failing the command."""
+    raw = getattr(getattr(sys.stdout, "buffer", None), "raw", getattr(sys.stdout, "buffer", None))
+    if isinstance(raw, _ClosedOutput):
+        raw.discard = True
+
+
+def _guard_standard_fds() -> io.TextIOWrapper | None:
+    """Point a closed fd 0, 1 or 2 at /dev/null, so the next file this command opens (a
+    checkpoint, a metrics.csv) never becomes fd 1 or 2 and receives what is written there.
+    With stdout closed, returns the ``sys.stdout`` stand-in whose writes fail (see
+    :func:`stdout_optional`); else None."""
+    closed = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.append(fd)
+    for fd in closed:
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+    if 1 not in closed and sys.stdout is not None:
+        return None
+    return io.TextIOWrapper(_ClosedOutput(), encoding="utf-8", write_through=True)  # type: ignore[arg-type]
+
+
 def run(argv: list[str]) -> int:
     """Run ``app`` on ``argv``: every error ends as one line ``neuralab: error: ...`` with exit
-    code 2 (input) or 1 (environment, or a bug); ``NEURALAB_DEBUG=1`` adds the traceback."""
+    code 2 (input) or 1 (environment, or a bug); ``NEURALAB_DEBUG=1`` adds the traceback.
+    A closed stdout is an error for a command whose output is stdout (exit 1); a reader
+    that leaves early (``| head``) ends the command quietly (exit 1)."""
+    saved = sys.stdout
+    stand_in = _guard_standard_fds()
+    if stand_in is not None:
+        sys.stdout = stand_in
+    try:
+        return _run(argv)
+    finally:
+        if stand_in is not None:
+            stand_in.buffer.discard = True  # type: ignore[attr-defined]  # nothing left to fail
+            sys.stdout = saved
+
+
+def _run(argv: list[str]) -> int:
     try:
         result = app(args=argv, prog_name="neuralab", standalone_mode=False)
+        _flush_stdout()  # a closed pipe or stdout: an error here, not at interpreter exit
         if isinstance(result, int) and not isinstance(result, bool):
             return result  # click returns typer.Exit(code)'s code when not standalone
     except _EXITS as exc:  # --help, typer.Exit
+        try:
+            _flush_stdout()
+        except BrokenPipeError:
+            return _broken_pipe()
+        except OSError as err:
+            return _closed_stdout(err)
         return int(getattr(exc, "exit_code", 0) or 0)
     except _ABORTS:
         print("neuralab: interrupted", file=sys.stderr)
@@ -159,8 +230,7 @@ def run(argv: list[str]) -> int:
         print("neuralab: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `neuralab data list | head`: the reader left; say nothing
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_ENVIRONMENT
+        return _broken_pipe()
     except Exception as exc:  # the one place where every error becomes one line
         if debug():
             traceback.print_exc()
@@ -168,3 +238,23 @@ def run(argv: list[str]) -> int:
         print(f"neuralab: error: {_one_line(message)}", file=sys.stderr)
         return code
     return 0
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def _broken_pipe() -> int:
+    """The reader of stdout left (``| head -1``): exit 1 quietly, like ``head``'s writers;
+    what is still buffered goes to /dev/null instead of a second error at exit."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    return EXIT_ENVIRONMENT
+
+
+def _closed_stdout(exc: OSError) -> int:
+    message, code = _classify(exc)
+    print(f"neuralab: error: {_one_line(message)}", file=sys.stderr)
+    return code

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from neuralab.cli._app import app, fail
+from neuralab._atomic import output_file
+from neuralab.cli._app import app, fail, stdout_optional
 from neuralab.cli._command import SHORT_HELP, Command, Group
 
 data_app = typer.Typer(help=SHORT_HELP["data"], cls=Group,
@@ -19,6 +21,16 @@ RootOpt = Annotated[Path | None, typer.Option(
     "--root", metavar="DIR",
     help="Folder holding the files (default: $NEURALAB_DATA or ~/.cache/neuralab).")]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="Never touch the network.")]
+
+
+def _check_root(root: Path | None) -> None:
+    """--root names a folder, or nothing yet (``data get`` makes it): a file, a FIFO or a
+    device given there is said as what it is."""
+    folder = root.expanduser() if root is not None else None
+    if folder is not None and os.path.lexists(folder) and not folder.is_dir():
+        from neuralab.io import what_is
+
+        fail(f"--root {root} {what_is(folder)}, not a folder")
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
@@ -42,6 +54,7 @@ def _sizes(info) -> str:
                   short_help=SHORT_HELP["data list"])
 def list_cmd(root: RootOpt = None) -> None:
     """Every dataset with its kind, classes, input shape, sizes and offline availability."""
+    _check_root(root)
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -101,6 +114,9 @@ def show_cmd(
     """Save a picture of a dataset: a scatter for 2-D sets, an image grid for images."""
     from neuralab.data import plot, registry
 
+    stdout_optional()  # the picture is the result
+    _check_root(root)
+
     info = registry.info(name)
     options = dict(parse_setting(s) for s in settings or [])
     given = {"n": n, "noise": noise, "seed": seed, "path": path, "root": root}
@@ -118,6 +134,7 @@ def show_cmd(
     output = output or Path(f"{info.name}.png")
     if output.suffix.lower() not in plot.FORMATS:
         fail(f"-o {output}: the picture must be a {', '.join(plot.FORMATS)} file")
+    output = output_file(output, create=True)  # never a FIFO or a device replaced
     plot.save_figure(plot.plot_dataset(ds), output)
     typer.echo(f"wrote {output} ({ds.name}, {len(ds)} samples)")
 
@@ -135,6 +152,9 @@ def get_cmd(
 ) -> None:
     """Download a dataset's files into the cache (checksum-verified), or check they are there."""
     from neuralab.data import registry
+
+    stdout_optional()  # the files in the cache are the result
+    _check_root(root)
 
     paths = registry.get(name, root, download=not offline, mirror=mirror)
     for p in paths:

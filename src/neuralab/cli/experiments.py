@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from neuralab.cli._app import app, fail
+from neuralab.cli._app import app, fail, stdout_optional
 from neuralab.cli._command import SHORT_HELP, Command, Group
 from neuralab.models.hyperparams import MODEL_KINDS, flag_help
 
@@ -149,6 +149,7 @@ def train_cmd(
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the figures.")] = False,
 ) -> None:
     """Train a model: a config file, flags, or both (flags and --set win over the file)."""
+    stdout_optional()  # the results are files (docs/cli.md)
     from neuralab.experiments.config import quick as make_quick
     from neuralab.experiments.run import RunInterrupted, resume_run, run_experiment
 
@@ -241,6 +242,7 @@ def report_cmd(
         "--title", metavar="TEXT", help="The report's title.")] = None,
 ) -> None:
     """One report of one or several runs (a comparison for several), or of a study folder."""
+    stdout_optional()  # the results are files (docs/cli.md)
     from neuralab.report import write_report
 
     if len(runs) == 1 and (runs[0] / "study.toml").is_file():
@@ -269,6 +271,7 @@ def eval_cmd(
     offline: Annotated[bool, typer.Option("--offline", help="Never download data.")] = False,
 ) -> None:
     """Evaluate a run's model on a split; prints the metrics, writes eval-SPLIT.json."""
+    stdout_optional()  # the results are files (docs/cli.md)
     from neuralab.experiments.evaluate import eval_run
 
     if split not in ("train", "val", "test"):
@@ -295,6 +298,7 @@ def predict_cmd(
     )] = Path("predictions.csv"),
 ) -> None:
     """Predict a label (and class probabilities) for each point of a CSV file."""
+    stdout_optional()  # the results are files (docs/cli.md)
     from neuralab.experiments.evaluate import predict_file
 
     n = predict_file(model, points, output)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from neuralab.cli._app import app, fail
+from neuralab.cli._app import app, fail, stdout_optional
 from neuralab.cli._command import SHORT_HELP, Command, Scheduler, Workers
 
 
@@ -50,6 +50,7 @@ def reproduce_cmd(
         "draws what it shows).")] = False,
 ) -> None:
     """Re-run the seed reports' findings over many seeds and set each beside the report."""
+    stdout_optional()  # the results are files (docs/cli.md)
     from neuralab.reproduce import catalogue, runner
 
     entries = catalogue.load()

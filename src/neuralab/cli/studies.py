@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from neuralab.cli._app import app, fail
+from neuralab.cli._app import app, fail, stdout_optional
 from neuralab.cli._command import SHORT_HELP, Command, Scheduler, Workers
 
 
@@ -100,6 +100,7 @@ def study_cmd(
                         ] = False,
 ) -> None:
     """Run a study: every cell of a grid over many seeds, with intervals and comparisons."""
+    stdout_optional()  # the results are files (docs/cli.md)
     from neuralab.studies.runner import Study, resume_study
 
     if resume is not None:

@@ -6,6 +6,7 @@ import csv
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,17 +57,33 @@ MAX_CSV_ROWS = 10_000_000
 MAX_CSV_VALUES = 100_000_000  # 400 MB as float32 (MNIST as a CSV holds 55 million)
 MAX_CSV_LINE = 16 * 2**20  # characters of one line (a header of a million columns fits)
 _CHUNK_ROWS = 65_536
+# Cells parsed at a time: a row's cells are held as text (about 50 bytes each) until its chunk
+# is parsed, so a wide file is read in fewer rows at a time.
+_CHUNK_VALUES = 2**20
 
 
-def csv_lines(f: io.TextIOWrapper, path: Path):
+def chunk_rows(n_columns: int) -> int:
+    """How many CSV rows of ``n_columns`` cells to hold before :func:`csv_numbers` parses
+    them: 65,536 rows, fewer for wide rows (about a million cells, some 50 MB of text)."""
+    return max(1, min(_CHUNK_ROWS, _CHUNK_VALUES // max(n_columns, 1)))
+
+
+def csv_lines(f: io.TextIOWrapper, path: Path, max_chars: int | None = None):
     """The lines of ``f``, each read with a bound (iterating a file would read a line of
-    gigabytes whole before the CSV reader could count its values)."""
-    number = 0
+    gigabytes whole before the CSV reader could count its values), and at most
+    ``max_chars`` characters in all (a file someone is still writing may grow past the size
+    checked when it was opened)."""
+    number = total = 0
     while line := f.readline(MAX_CSV_LINE + 1):
         number += 1
+        total += len(line)
         if len(line) > MAX_CSV_LINE:
             raise DataError(f"{path}, line {number} is longer than {MAX_CSV_LINE:,} "
                             "characters; it is not a CSV row neuralab reads")
+        if max_chars is not None and total > max_chars:
+            raise DataError(f"{path} grew past {max_chars:,} bytes while it was read (line "
+                            f"{number}); it may be at most that size: read it once it is "
+                            "complete")
         yield line
 
 
@@ -84,23 +101,49 @@ def _label_column(path: Path, header: list[str], label: str | int) -> int:
     return col
 
 
-def _numbers(path: Path, header: list[str], features: list[int], rows: list[list[str]],
-             first_line: int, dtype) -> np.ndarray:
-    """The feature values of ``rows`` (data lines ``first_line``...) as a ``dtype`` array;
-    a DataError names the line, the column and the text of the first bad value."""
+class NotANumber(ValueError):
+    """A CSV cell :func:`csv_numbers` cannot read: ``row`` (its index in the rows given),
+    ``column`` (its index in the row) and its ``text``; callers word the error."""
+
+    def __init__(self, row: int, column: int, text: str) -> None:
+        super().__init__(f"row {row}, column {column}: {text!r:.40} is not a number")
+        self.row, self.column, self.text = row, column, text
+
+
+def csv_numbers(rows: list[list[str]], columns: list[int] | None = None,
+                dtype: Any = np.float64) -> np.ndarray:
+    """The cells of ``rows`` (those in ``columns``; all when None) as one ``dtype`` array of
+    shape (len(rows), n columns), parsed by NumPy in one call (as ``float()`` reads text).
+
+    The one CSV number reader: data files and points files read their rows in chunks
+    through it. A number beyond ``dtype`` becomes infinite, for the caller's finite check;
+    the first cell that is not a number raises :class:`NotANumber`.
+    """
     try:
-        with np.errstate(over="ignore"):  # beyond float32: refused just below
-            X = np.array([[row[c] for c in features] for row in rows], dtype=dtype)
+        with np.errstate(over="ignore"):  # beyond float32: infinite, refused by the caller
+            X = np.array(rows if columns is None else [[row[c] for c in columns]
+                                                       for row in rows], dtype=dtype)
     except ValueError:
-        for line, row in enumerate(rows, start=first_line):
-            for c in features:
+        for i, row in enumerate(rows):
+            for c in range(len(row)) if columns is None else columns:
                 try:
                     float(row[c])
                 except ValueError:
-                    raise DataError(f"{path}, line {line}, column {header[c]!r}: "
-                                    f"{row[c]!r:.40} is not a number") from None
+                    raise NotANumber(i, c, row[c]) from None
         raise
-    X = X.reshape(len(rows), len(features))
+    return X.reshape(len(rows), (len(rows[0]) if rows else 0) if columns is None
+                     else len(columns))
+
+
+def _features(path: Path, header: list[str], features: list[int], rows: list[list[str]],
+              first_line: int, dtype: Any) -> np.ndarray:
+    """The feature values of ``rows`` (data lines ``first_line``...) as a ``dtype`` array;
+    a DataError names the line, the column and the text of the first bad value."""
+    try:
+        X = csv_numbers(rows, features, dtype)
+    except NotANumber as bad:
+        raise DataError(f"{path}, line {first_line + bad.row}, column {header[bad.column]!r}: "
+                        f"{bad.text!r:.40} is not a number") from None
     bad = np.argwhere(~np.isfinite(X))
     if len(bad):
         i, j = bad[0]
@@ -136,6 +179,7 @@ def load_csv(path: str | os.PathLike, label: str | int = "label", *,
                 header = [h.strip() for h in first]
                 col = _label_column(path, header, label)
                 features = [c for c in range(len(header)) if c != col]
+                per_chunk = chunk_rows(len(header))
                 pending: list[list[str]] = []
                 for line, row in enumerate(reader, start=2):
                     if len(row) != len(header):
@@ -150,8 +194,8 @@ def load_csv(path: str | os.PathLike, label: str | int = "label", *,
                             "larger data set as .npz (neuralab.data.save_npz)")
                     pending.append(row)
                     raw.append(row[col].strip())
-                    if len(pending) == _CHUNK_ROWS:
-                        chunks.append(_numbers(path, header, features, pending,
+                    if len(pending) == per_chunk:
+                        chunks.append(_features(path, header, features, pending,
                                                line - len(pending) + 1, dtype))
                         pending = []
             except csv.Error as exc:
@@ -163,7 +207,7 @@ def load_csv(path: str | os.PathLike, label: str | int = "label", *,
     if n_rows == 0:
         raise DataError(f"{path} needs a header row and at least one data row; found 1")
     if pending:
-        chunks.append(_numbers(path, header, features, pending, n_rows - len(pending) + 2,
+        chunks.append(_features(path, header, features, pending, n_rows - len(pending) + 2,
                                dtype))
     X = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
     del chunks, pending

@@ -12,16 +12,16 @@ from typing import Any
 import numpy as np
 
 from neuralab._atomic import atomic_file, confined, output_file, read_confined
-from neuralab.data.files import csv_lines
+from neuralab.data.files import NotANumber, chunk_rows, csv_lines, csv_numbers
 from neuralab.exceptions import DataError
-from neuralab.experiments.config import MAX_CONFIG_BYTES, ConfigError, load_config
+from neuralab.experiments.config import MAX_CONFIG_BYTES, ConfigError
 from neuralab.experiments.prepare import (
     apply_preprocess,
     check_data_memory,
     image_view,
     load_splits,
 )
-from neuralab.experiments.run import atomic_write_json
+from neuralab.experiments.run import atomic_write_json, load_run_config
 from neuralab.io import open_regular
 
 MAX_PREPROCESS_BYTES = 2**20
@@ -70,7 +70,7 @@ def eval_run(run_dir: str | Path, *, data: str | None = None, path: str | None =
     config = confined(run_dir, "config.toml", MAX_CONFIG_BYTES) if run_dir.is_dir() else None
     if config is None:
         raise ConfigError(f"{run_dir} is not a run folder (it has no config.toml)")
-    cfg = load_config(config)
+    cfg = load_run_config(config)
     est = load_model(run_dir)
     dcfg = cfg.data
     if data is not None and data != dcfg.name:
@@ -112,26 +112,32 @@ def eval_run(run_dir: str | Path, *, data: str | None = None, path: str | None =
     return result
 
 
-_CHUNK_ROWS = 65_536  # points parsed, predicted and written at a time
+_CHUNK_ROWS = 65_536  # points predicted and written at a time
 
 
 def _floats(path: Path, rows: list[list[str]], lines: list[int]) -> np.ndarray:
+    """``rows`` (from file lines ``lines``) as float64 (:func:`csv_numbers`)."""
     try:
-        return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
-    except ValueError:
-        for line, row in zip(lines, rows, strict=True):
-            for v in row:
-                try:
-                    float(v)
-                except ValueError:
-                    raise ConfigError(f"{path} line {line} holds a value that is not a "
-                                      f"number: {v!r:.40}") from None
-        raise
+        return csv_numbers(rows)
+    except NotANumber as bad:
+        raise ConfigError(f"{path} line {lines[bad.row]} holds a value that is not a "
+                          f"number: {bad.text!r:.40}") from None
 
 
-def read_points(path: str | Path) -> tuple[list[str], np.ndarray]:
+def _wrong_columns(path: str | Path, first: list[str], numeric: bool,
+                   n_columns: int) -> ConfigError:
+    """The error for a points file whose first row has the wrong number of columns."""
+    names = [f"x{i + 1}" for i in range(min(len(first), 10))] if numeric else first[:10]
+    more = ", ..." if len(first) > 10 else ""
+    return ConfigError(f"{path} has {len(first)} columns ({', '.join(names)}{more}); the "
+                       f"model takes {n_columns} inputs")
+
+
+def read_points(path: str | Path, n_columns: int | None = None
+                ) -> tuple[list[str], np.ndarray]:
     """Header and numbers of a CSV of input points (one row per point), read in chunks
-    straight into one array (the file's text and its rows are never held whole)."""
+    straight into one array (the file's text and its rows are never held whole).
+    ``n_columns``: the number of columns the points must have, checked at the first row."""
     path = Path(path)
     if not path.is_file():
         what = "does not exist" if not path.exists() else "is not a regular file"
@@ -142,25 +148,30 @@ def read_points(path: str | Path) -> tuple[list[str], np.ndarray]:
     lines: list[int] = []
     try:
         with open_regular(path, DataError, "points file", max_bytes=MAX_POINTS_BYTES) as raw, \
-                io.TextIOWrapper(raw, encoding="utf-8", newline="") as f:
-            reader = csv.reader(csv_lines(f, path))
+                io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:  # Excel's BOM
+            reader = csv.reader(csv_lines(f, path, MAX_POINTS_BYTES))
             try:
                 for row in reader:
                     if not row:
                         continue
                     if header is None:
-                        header = row
                         try:
                             [float(v) for v in row]
+                            numeric = True  # a first point: columns named x1, x2, ...
                         except ValueError:
-                            continue  # a header of names
-                        header = [f"x{i + 1}" for i in range(len(row))]  # a first point
+                            numeric = False  # a header of names
+                        if n_columns is not None and len(row) != n_columns:  # before parsing
+                            raise _wrong_columns(path, row, numeric, n_columns)
+                        if not numeric:
+                            header = row
+                            continue
+                        header = [f"x{i + 1}" for i in range(len(row))]
                     if len(row) != len(header):
                         raise ConfigError(f"{path} line {reader.line_num} has {len(row)} "
                                           f"values; the header has {len(header)}")
                     rows.append(row)
                     lines.append(reader.line_num)
-                    if len(rows) == _CHUNK_ROWS:
+                    if len(rows) == chunk_rows(len(header)):
                         chunks.append(_floats(path, rows, lines))
                         rows, lines = [], []
             except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
@@ -180,6 +191,59 @@ def read_points(path: str | Path) -> tuple[list[str], np.ndarray]:
     return header, X
 
 
+_TEXT_ROWS = 16_384  # output rows formatted at a time (a few MB of text)
+
+
+def _label_cells(labels: list[Any]) -> list[str]:
+    """Each prediction as the csv module writes it in a row: numbers as ``str`` (``repr``
+    for a float), text quoted where it holds a comma, a quote or a line break."""
+    if all(type(v) in (int, float) for v in labels):
+        return list(map(str, labels))
+    memo: dict[tuple[type, Any], str] = {}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")  # as in the file: a "\n" in a label is quoted
+    for v in labels:
+        key = (type(v), v)
+        if key not in memo:
+            buf.seek(0)
+            buf.truncate()
+            w.writerow([v, ""])  # never alone on its row: "" stays empty, as in the file
+            memo[key] = buf.getvalue()[:-2]  # less the "" cell and the line end
+    return [memo[(type(v), v)] for v in labels]
+
+
+def _output_text(X: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> str:
+    """The CSV lines of a block of points, built a column at a time: the points ``X``
+    (n, d) as ``repr`` of their floats (exact), the predictions ``pred`` (n,) as the csv
+    module writes them, the class probabilities ``proba`` (n, k) to 6 significant digits."""
+    if pred.ndim == 1 or pred.size == len(X):  # one value per point
+        labels = pred.reshape(len(X)).tolist()
+    else:  # not one value per point: .item() says so (a ValueError)
+        labels = [p.item() for p in pred]
+    columns = [list(map(repr, c)) for c in X.T.tolist()]
+    columns.append(_label_cells(labels))
+    if proba is not None:
+        columns += [list(map("{:.6g}".format, c)) for c in proba.T.tolist()]
+    return "".join(line + "\n" for line in map(",".join, zip(*columns, strict=True)))
+
+
+def _check_finite(points: str | Path, start: int, X: np.ndarray, pred: np.ndarray,
+                  proba: np.ndarray | None) -> None:
+    """A ConfigError naming the first point of ``X`` (points ``start + 1``...) whose
+    prediction or probabilities are not finite: values so large the model overflows."""
+    bad = np.zeros(len(X), dtype=bool)
+    if pred.dtype.kind in "fc" and pred.size:
+        bad |= ~np.isfinite(pred.reshape(len(X), -1)).all(axis=1)
+    if proba is not None and proba.dtype.kind in "fc":
+        bad |= ~np.isfinite(proba).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        values = ", ".join(f"{v:g}" for v in X[i, :5]) + (", ..." if X.shape[1] > 5 else "")
+        raise ConfigError(f"{points}: point {start + i + 1} ({values}) overflows the model: "
+                          "its prediction is not a finite number; give values of the size "
+                          "the model was trained on")
+
+
 def predict_file(model: str | Path, points: str | Path, output: str | Path) -> int:
     """Write predictions (and class probabilities where the model has them) for each point
     of the CSV ``points`` to ``output``; returns the number of points. Points are predicted
@@ -188,32 +252,27 @@ def predict_file(model: str | Path, points: str | Path, output: str | Path) -> i
     model = Path(model)
     est = load_model(model)
     pre = _preprocess_for(model if model.is_file() else model / "model.npz")
-    header, X = read_points(points)
-    n_in = pre.get("n_inputs", est.n_features_in_)
-    if X.shape[1] != n_in:
-        raise ConfigError(f"{points} has {X.shape[1]} columns ({', '.join(header)}); the model "
-                          f"takes {n_in} inputs")
+    header, X = read_points(points, n_columns=pre.get("n_inputs", est.n_features_in_))
     out_cols = [*header, "prediction"]
     has_proba = hasattr(est, "classes_") and hasattr(est, "predict_proba")
     if has_proba:
         out_cols += [f"p_{c}" for c in np.asarray(est.classes_).tolist()]
     with atomic_file(output) as f:
-        text = io.TextIOWrapper(f, encoding="utf-8", newline="")  # writes through as it fills
-        w = csv.writer(text, lineterminator="\n")
-        w.writerow(out_cols)
+        head = io.StringIO()
+        csv.writer(head, lineterminator="\n").writerow(out_cols)
+        f.write(head.getvalue().encode("utf-8"))
         for start in range(0, len(X), _CHUNK_ROWS):
             Xc = X[start:start + _CHUNK_ROWS]
-            Xm = apply_preprocess(pre, Xc) if pre else Xc
-            pred = np.asarray(est.predict(Xm))
-            proba = np.asarray(est.predict_proba(Xm)) if has_proba else None
-            for i in range(len(Xc)):
-                row = [repr(float(v)) for v in Xc[i]] + [
-                    pred[i].item() if hasattr(pred[i], "item") else pred[i]]
-                if proba is not None:
-                    row += [f"{p:.6g}" for p in proba[i]]
-                w.writerow(row)
-        text.flush()
-        text.detach()  # (atomic_file syncs and closes the file itself)
+            with np.errstate(over="ignore", invalid="ignore"):  # said below, in one line
+                Xm = apply_preprocess(pre, Xc) if pre else Xc
+                pred = np.asarray(est.predict(Xm))
+                proba = np.asarray(est.predict_proba(Xm)) if has_proba else None
+            _check_finite(points, start, Xc, pred, proba)
+            for i in range(0, len(Xc), _TEXT_ROWS):
+                block = slice(i, i + _TEXT_ROWS)
+                f.write(_output_text(Xc[block], pred[block],
+                                     None if proba is None else proba[block]).encode("utf-8"))
+        # (atomic_file syncs and closes the file)
     return len(X)
 
 

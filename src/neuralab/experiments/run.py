@@ -56,9 +56,11 @@ from neuralab.experiments.config import (
     fmt_value,
     is_classifier,
     load_config,
+    read_toml,
 )
 from neuralab.experiments.prepare import Experiment, Prepared, class_errors, prepare_experiment
 from neuralab.experiments.progress import Reporter
+from neuralab.io import what_is
 from neuralab.train.callbacks import Callback
 
 FILES = ("config.toml", "metrics.csv", "summary.json", "model.npz", "preprocess.json",
@@ -774,13 +776,28 @@ def check_extension(cfg: ExperimentConfig, epochs: int) -> None:
             f"continued nor a fresh {epochs}-epoch run; start a new run with --epochs {epochs}")
 
 
+def load_run_config(path: str | Path) -> ExperimentConfig:
+    """The config.toml of a run folder, as :func:`load_config` reads it, and as older
+    versions wrote it: a CNN's ``[model]`` with both a ``layers`` list and the default
+    ``architecture`` name beside it. The layers are what that run built and trained
+    (a layer list replaces the name), so the name is set aside; a config file given to
+    ``neuralab train`` with both is still refused."""
+    model = read_toml(path).get("model")
+    if isinstance(model, dict) and model.get("kind") == "cnn" and model.get(
+            "layers") is not None and model.get("architecture") is not None:
+        return load_config(path, overrides={"model.architecture": None})
+    return load_config(path)
+
+
 def resume_run(run_dir: str | Path, *, quiet: bool = False, epochs: int | None = None,
                offline: bool = False, reporter: Reporter | None = None) -> RunResult:
     """Continue the run in ``run_dir`` from its last checkpoint (or from the start when it
     was stopped before the first one). ``epochs`` extends a run to more epochs."""
     run_dir = Path(run_dir).expanduser()
-    if not run_dir.is_dir():
-        raise ConfigError(f"run folder {run_dir} does not exist")
+    if not run_dir.is_dir():  # missing, a file, a FIFO, a device: said as what it is
+        what = what_is(run_dir)
+        raise ConfigError(f"{run_dir} {what}, not a run folder" if what.startswith("is a ")
+                          else f"run folder {run_dir} {what}")
     if not os.path.lexists(run_dir / "config.toml"):
         raise ConfigError(f"{run_dir} is not a run folder (it has no config.toml)")
     # one process at a time; links out of the folder refused; stale temporary files removed
@@ -788,7 +805,7 @@ def resume_run(run_dir: str | Path, *, quiet: bool = False, epochs: int | None =
         config = confined(run_dir, "config.toml", MAX_CONFIG_BYTES)
         if config is None:  # removed since it was looked at
             raise ConfigError(f"{run_dir} is not a run folder (it has no config.toml)")
-        cfg = load_config(config)
+        cfg = load_run_config(config)
         if epochs is not None and epochs != cfg.train.epochs:
             check_extension(cfg, epochs)
             cfg = cfg.model_copy(update={"train": cfg.train.model_copy(
@@ -808,5 +825,5 @@ def resume_run(run_dir: str | Path, *, quiet: bool = False, epochs: int | None =
 __all__ = ["CHECKPOINT", "FILES", "MetricsFile", "Recorder", "Run", "RunFailed",
            "RunInterrupted", "RunResult", "StopFlag", "append_line", "atomic_write_bytes",
            "atomic_write_json", "atomic_write_text", "config_header", "fault_text", "history_rows",
-           "load_checkpoint", "metric_columns", "new_run_dir", "read_summary", "resume_run",
-           "resumed_epoch", "run_experiment", "split_state", "versions"]
+           "load_checkpoint", "load_run_config", "metric_columns", "new_run_dir", "read_summary",
+           "resume_run", "resumed_epoch", "run_experiment", "split_state", "versions"]

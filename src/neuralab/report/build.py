@@ -169,9 +169,10 @@ def comparison_figures(runs: Sequence[RunInfo]) -> dict[str, Any]:
     from neuralab.viz import plot_compare
 
     out = {}
-    sources = {f"{i + 1}. {label}": r.rows for i, (r, label) in
+    # the columns themselves (never a dict per row: a run may have millions of rows)
+    sources = {f"{i + 1}. {label}": r.metrics for i, (r, label) in
                enumerate(zip(runs, run_labels(runs), strict=True))
-               if r.rows and "classifier" not in r.columns}
+               if len(next(iter(r.metrics.values()), ())) and "classifier" not in r.columns}
     if len(sources) < 2:
         return out
     for metric in ("acc", "loss"):

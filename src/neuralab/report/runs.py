@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from neuralab._atomic import confined, read_confined
-from neuralab._metrics_csv import read_metrics
+from neuralab._metrics_csv import read_metric_columns
 from neuralab.exceptions import DataError
 from neuralab.experiments.config import MAX_CONFIG_BYTES, ConfigError, read_toml
 from neuralab.io import parse_json, what_is
@@ -22,7 +24,8 @@ class RunInfo:
     config: dict[str, Any]
     summary: dict[str, Any]
     columns: list[str] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    # metrics.csv a column at a time: {column: (rows,) float64 array (NaN where empty)}
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
     plots: dict[str, Path] = field(default_factory=dict)  # name -> PNG
 
     @property
@@ -86,11 +89,11 @@ def load_run(path: str | Path) -> RunInfo:
     summary = parse_json(text, str(path / "summary.json"), DataError) if text is not None \
         else {"status": "unknown"}
     summary = _check_summary(summary, path / "summary.json")
-    columns, rows = ([], [])
+    columns, data = [], {}
     metrics = confined(path, "metrics.csv", MAX_METRICS_BYTES)
     if metrics is not None:
         try:
-            columns, rows = read_metrics(metrics)
+            columns, data = read_metric_columns(metrics)
         except (csv.Error, ValueError) as exc:
             raise ValueError(f"{metrics} is not a metrics file: {exc}") from None
     names = sorted(p.name for p in (path / "plots").glob("*.png")) \
@@ -100,7 +103,7 @@ def load_run(path: str | Path) -> RunInfo:
     name = str(summary.get("name") or (output.get("name") if isinstance(output, dict) else None)
                or path.name)
     return RunInfo(path, name, cfg_file.read_text(encoding="utf-8"), config, summary,
-                   columns, rows, plots)
+                   columns, data, plots)
 
 
 __all__ = ["MAX_IMAGE_BYTES", "RunInfo", "load_run"]

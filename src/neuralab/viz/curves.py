@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from neuralab._checks import check_choice
-from neuralab._metrics_csv import TEXT_COLUMNS, read_metrics
+from neuralab._metrics_csv import TEXT_COLUMNS, read_metric_columns
 from neuralab.viz._figure import (
     accuracy_limits,
     color,
@@ -28,7 +28,7 @@ STYLES = {"train": "-", "val": "--", "test": ":"}
 def _columns(source: Any) -> dict[str, np.ndarray]:
     """Columns as float arrays from a History, a metrics.csv path, rows or a dict of lists."""
     if isinstance(source, (str, os.PathLike)):
-        _, source = read_metrics(source)
+        _, source = read_metric_columns(source)  # a dict of columns
     if hasattr(source, "keys") and hasattr(source, "__getitem__") and hasattr(source, "evaluated"):
         keep = np.asarray(source["evaluated"], dtype=bool)  # a History: evaluated epochs only
         if keep.ndim > 1:  # an ensemble's flag: one column per model, the same in each
