@@ -164,7 +164,7 @@ def test_invalid_flag_sets_exit_2_with_one_line(flags, command, tmp_path_factory
     (["train", "--data", "mnist", "--root", "no/such/folder"],
      "no/such/folder does not exist; download it with `neuralab data get mnist --root "
      "no/such/folder`"),
-    (["eval", "no/such/run"], "no/such/run is not a run folder"),
+    (["eval", "no/such/run"], "run folder no/such/run does not exist"),
     (["report", "no/such/run"], "run folder no/such/run does not exist"),
     (["predict", "no/model.npz", "points.csv"], "model file no/model.npz does not exist"),
     (["config", "show", "missing.toml"], "config file missing.toml does not exist"),

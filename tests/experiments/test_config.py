@@ -162,6 +162,20 @@ def test_every_example_parses():
         assert head.startswith("# Reproduces: seed 00"), f
 
 
+def test_the_issue_s_example_name_is_seed_001_s_full_batch_mlp(tmp_path, monkeypatch):
+    """Issue #4's commands name examples/cs324/moons-mlp-bgd.toml: another name (a link) of
+    001-mlp-bgd.toml, whose runs are named after it."""
+    from neuralab.cli import main
+
+    alias = ROOT / "examples" / "cs324" / "moons-mlp-bgd.toml"
+    assert alias.resolve() == (ROOT / "examples" / "cs324" / "001-mlp-bgd.toml").resolve()
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", str(alias), "--quick", "--no-plots", "-q",
+                 "--set", "train.batch_size=16", "--set", "optim.lr=0.1"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name.startswith("moons-mlp-bgd-")
+
+
 def test_every_shared_key_reaches_an_estimator_parameter():
     # a renamed estimator parameter would otherwise drop the config key without a word
     from neuralab.experiments.config import SHARED, _classes

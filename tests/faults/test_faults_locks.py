@@ -23,6 +23,17 @@ def _wait_for(path: Path, proc, timeout: float = 120) -> None:
         time.sleep(0.05)
 
 
+def _first_run(runs: Path, proc) -> Path:
+    """The run folder ``proc`` makes in ``runs`` (``runs`` itself appears a moment before)."""
+    _wait_for(runs, proc)
+    t0 = time.monotonic()
+    while not (found := next(runs.iterdir(), None)):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - t0 < 120, f"no run folder appeared in {runs}"
+        time.sleep(0.05)
+    return found
+
+
 def test_lock_is_exclusive_and_released(tmp_path):
     with lock_folder(tmp_path):
         with pytest.raises(FolderBusy, match="in use by another neuralab process"):
@@ -51,8 +62,7 @@ def test_second_resume_of_a_live_run_is_refused(tmp_path):
                        checkpoint_every=50)
     first = start("train", str(cfg), "--quiet", cwd=tmp_path)
     try:
-        _wait_for(tmp_path / "runs", first)
-        run = next((tmp_path / "runs").iterdir())
+        run = _first_run(tmp_path / "runs", first)
         _wait_for(run / "checkpoints" / "last.npz", first)
         second = cli("train", "--resume", str(run), "--quiet", cwd=tmp_path)
         assert first.poll() is None, "the first run ended before the test could overlap it"
@@ -72,8 +82,7 @@ def test_two_concurrent_resumes_one_wins(tmp_path):
     cfg = write_config(tmp_path / "long.toml", tmp_path / "runs", epochs=EPOCHS, eval_every=10,
                        checkpoint_every=50)
     first = start("train", str(cfg), "--quiet", cwd=tmp_path)
-    _wait_for(tmp_path / "runs", first)
-    run = next((tmp_path / "runs").iterdir())
+    run = _first_run(tmp_path / "runs", first)
     _wait_for(run / "checkpoints" / "last.npz", first)
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=60)

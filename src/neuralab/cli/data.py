@@ -82,7 +82,9 @@ def list_cmd(root: RootOpt = None) -> None:
         else:
             offline = "cached" if info.is_offline(root) else "no"
         table.add_row(name, info.kind, classes, shape, _sizes(info), offline)
-    Console(width=140 if not Console().is_terminal else None).print(table)
+    # a pipe gets wide rows (one per set, for grep) unless COLUMNS gives the width
+    wide = not Console().is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit()
+    Console(width=140 if wide else None).print(table)
 
 
 @data_app.command("show", cls=Command,

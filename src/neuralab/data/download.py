@@ -122,7 +122,9 @@ def download(remote: RemoteFile, dest: str | os.PathLike, *, mirror: str | None 
         raise
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise DataError(f"could not download {dest.name} from {url}: {reason}") from None
+        raise DataError(f"could not download {dest.name} from {url}: {reason}; check the "
+                        f"network and try again, or put the file into {dest.parent} "
+                        "yourself (or use a mirror: --mirror URL / NEURALAB_MIRROR)") from None
     return dest
 
 

@@ -177,7 +177,10 @@ def load_medmnist(
         try:
             open_regular(file, DataError, "MedMNIST file").close()
         except DataError as exc:
-            raise DataError(f"{name}: {exc}") from None
+            how = ("" if os.path.lexists(file) else
+                   f"; get it with `neuralab data get {name}` (saved under "
+                   f"{folder_for(name, root)}, then leave out path) or check the path")
+            raise DataError(f"{name}: {exc}{how}") from None
     arrays = read_npz(file, name)
     if eq_test_dist:
         keep = ist_test_subset(arrays["test_labels"])

@@ -440,8 +440,9 @@ class OutputConfig(_Section):
     name: str | None = None
     dir: str = "runs"
     plots: bool = True
-    # PNG only by default: reports embed it, and an SVG doubles the seconds spent drawing
-    formats: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png"])
+    # PNG (reports embed it) and SVG (for a write-up), as issue #4 asks; an SVG adds its own
+    # save (~0.3 s a run for the default figures): ["png"] skips it
+    formats: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png", "svg"])
 
     @field_validator("name")
     @classmethod
@@ -744,7 +745,9 @@ def apply_set(data: dict[str, Any], assignment: str) -> None:
         raise ConfigError(f"--set {assignment!r}: {key!r} is not a dotted key such as "
                           "train.batch_size")
     if parts[0] not in SECTIONS:
-        raise ConfigError(f"--set {key}: unknown section {parts[0]!r}{suggest(parts[0], SECTIONS)}"
+        other = key_elsewhere(parts[0], data) if len(parts) == 1 else None
+        hint = f" (did you mean {other!r}?)" if other else suggest(parts[0], SECTIONS)
+        raise ConfigError(f"--set {key}: unknown section {parts[0]!r}{hint}"
                           f"; sections are {', '.join(SECTIONS)}")
     node = data
     for i, part in enumerate(parts[:-1]):
@@ -809,6 +812,23 @@ def fmt_value(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+#: the course skeletons' names for config keys (the CLI takes them as flags too)
+SKELETON_KEYS = {"learning_rate": "optim.lr", "max_steps": "train.epochs",
+                 "eval_freq": "train.eval_every", "dnn_hidden_units": "model.hidden"}
+
+
+def key_elsewhere(key: str, data: Any) -> str | None:
+    """The full path of ``key`` when it belongs to another section (``lr`` → ``optim.lr``)
+    or is a course skeleton's name for a key (``learning_rate`` → ``optim.lr``); else None."""
+    if key in SKELETON_KEYS:
+        return SKELETON_KEYS[key]
+    for section in SECTIONS:
+        cls = _section_at(ExperimentConfig, (section, key), data)
+        if cls is not None and key in cls.model_fields:
+            return f"{section}.{key}"
+    return None
+
+
 def _section_at(root: type[BaseModel], loc: tuple[Any, ...], data: Any) -> type[BaseModel] | None:
     """The pydantic model class that owns the last key of ``loc`` (for suggestions)."""
     cls: Any = root
@@ -868,6 +888,9 @@ def format_validation_error(exc: ValidationError, *, prefix: tuple[Any, ...] = (
         head = ".".join(str(p) for p in (*prefix, *loc[:-1]))
         where = f"in [{head}]" if head else "at the top level"
         hint = suggest(str(loc[-1]), allowed)
+        if not hint and len(loc) <= 2 and (not head or head in SECTIONS):
+            other = key_elsewhere(str(loc[-1]), data)
+            hint = f" (did you mean {other!r}?)" if other else ""
         valid = f"; valid keys: {', '.join(allowed)}" if allowed else ""
         return f"unknown key {path} {where}{hint}{valid}{more}"
     if kind == "model_kind":

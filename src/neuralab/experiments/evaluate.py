@@ -21,7 +21,7 @@ from neuralab.experiments.prepare import (
     image_view,
     load_splits,
 )
-from neuralab.experiments.run import atomic_write_json, load_run_config
+from neuralab.experiments.run import atomic_write_json, check_run_folder, load_run_config
 from neuralab.io import open_regular
 
 MAX_PREPROCESS_BYTES = 2**20
@@ -67,7 +67,8 @@ def eval_run(run_dir: str | Path, *, data: str | None = None, path: str | None =
     from neuralab.train.metrics import confusion_matrix
 
     run_dir = Path(run_dir)
-    config = confined(run_dir, "config.toml", MAX_CONFIG_BYTES) if run_dir.is_dir() else None
+    check_run_folder(run_dir)
+    config = confined(run_dir, "config.toml", MAX_CONFIG_BYTES)
     if config is None:
         raise ConfigError(f"{run_dir} is not a run folder (it has no config.toml)")
     cfg = load_run_config(config)

@@ -111,10 +111,13 @@ def check_data_files(cfg: DataConfig) -> None:
     if cfg.path is not None:
         p = Path(cfg.path).expanduser()
         if not p.is_file():
+            from neuralab.data.download import cache_dir
+
             what = what_is(p)
             what = "is a folder, not a file" if what == "is a folder" else what
             extra = (f"; {_how_to_get(cfg.name)} (it is saved under "
-                     f"~/.cache/neuralab, then drop data.path) or point data.path at your copy"
+                     f"{cache_dir() / info.name}, then drop data.path) or point data.path at "
+                     "your copy"
                      if info.remotes else "; point data.path at your file")
             raise ConfigError(f"data file {p} {what}{extra}")
     if cfg.root is not None:

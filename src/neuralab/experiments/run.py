@@ -789,15 +789,21 @@ def load_run_config(path: str | Path) -> ExperimentConfig:
     return load_config(path)
 
 
+def check_run_folder(run_dir: Path) -> None:
+    """A ConfigError unless ``run_dir`` is a folder: missing, a file, a FIFO, a device are
+    said as what they are."""
+    if not run_dir.is_dir():
+        what = what_is(run_dir)
+        raise ConfigError(f"{run_dir} {what}, not a run folder" if what.startswith("is a ")
+                          else f"run folder {run_dir} {what}")
+
+
 def resume_run(run_dir: str | Path, *, quiet: bool = False, epochs: int | None = None,
                offline: bool = False, reporter: Reporter | None = None) -> RunResult:
     """Continue the run in ``run_dir`` from its last checkpoint (or from the start when it
     was stopped before the first one). ``epochs`` extends a run to more epochs."""
     run_dir = Path(run_dir).expanduser()
-    if not run_dir.is_dir():  # missing, a file, a FIFO, a device: said as what it is
-        what = what_is(run_dir)
-        raise ConfigError(f"{run_dir} {what}, not a run folder" if what.startswith("is a ")
-                          else f"run folder {run_dir} {what}")
+    check_run_folder(run_dir)
     if not os.path.lexists(run_dir / "config.toml"):
         raise ConfigError(f"{run_dir} is not a run folder (it has no config.toml)")
     # one process at a time; links out of the folder refused; stale temporary files removed
