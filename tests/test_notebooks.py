@@ -40,6 +40,8 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         html = _outputs(nb, "text/html")
         assert any("<progress" in h and "done" in h for h in html)  # fit(verbose=1)
         assert any("MLPClassifier" in h and "parameters" in h for h in html)  # the repr
+        # the text says which single model member(i) is; the last cell checks it
+        assert _outputs(nb, "text/plain")[-1] == "True"
 
 
 STUDENT_CELLS = [

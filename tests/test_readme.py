@@ -121,3 +121,18 @@ def test_readme_commands_run_top_to_bottom(tmp_path):
     runs = sorted(p for p in (folder / "runs").iterdir() if p.is_dir())
     assert len(runs) == 3 and all((r / "summary.json").is_file() for r in runs)
     assert (folder / "compare.html").is_file() and (folder / "study.html").is_file()
+
+
+def test_readme_python_blocks_run(tmp_path):
+    """Each ```python block runs as pasted into ``python`` in the activated environment, in
+    an empty folder (the README's Python session: data, an MLP, its scores)."""
+    blocks = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(
+        encoding="utf-8"), flags=re.S | re.M)
+    assert blocks
+    for block in blocks:
+        proc = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=300, env={"PATH": "/usr/bin:/bin",
+                                                           "HOME": str(tmp_path),
+                                                           "MPLBACKEND": "Agg"})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr

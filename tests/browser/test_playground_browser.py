@@ -270,7 +270,7 @@ def test_export_then_neuralab_train_gives_the_same_weights(open_page, tmp_path):
     assert len(ours) == len(theirs) == 6  # 2-4-2-2: three layers' weights and biases
     for a, b in zip(ours, theirs, strict=True):
         assert a.shape == b.shape
-        assert np.max(np.abs(a - b)) <= 1e-9
+        assert np.array_equal(a, b)  # bit for bit, as the README says
     # and the page drew those weights (its frames round them to 4 decimals)
     shown = p.js(FRAME)["weights"]
     for w, a in zip(shown, ours[::2], strict=True):

@@ -1,7 +1,7 @@
 """A playground session: the page's run is a neuralab config, stepped one epoch at a time.
 
 The bar: N steps on the page give exactly the weights ``neuralab train`` gives for the
-exported config (float64, max abs difference <= 1e-12), and the same seed gives the same
+exported config (float64, max abs difference 0.0: bit for bit), and the same seed gives the same
 weights.
 """
 
@@ -85,7 +85,7 @@ def test_n_steps_equal_neuralab_train_of_the_export(name, tmp_path) -> None:
     assert export["command"] == "neuralab train playground.toml"
     est = train_export(export, tmp_path)
     assert est.net_[0].params["weight"].dtype == np.float64
-    assert max_diff(weights(session), weights(est)) <= 1e-12
+    assert max_diff(weights(session), weights(est)) == 0.0  # bit for bit
     # the model file is the page's network
     from neuralab.models import load
 
@@ -106,7 +106,7 @@ def test_own_data_export_reproduces_too(tmp_path) -> None:
     export = session.export()
     assert export["csv_filename"] == CSV_NAME and export["csv"].count("\n") == 122
     assert f'path = "{CSV_NAME}"' in export["toml"]
-    assert max_diff(weights(session), weights(train_export(export, tmp_path))) <= 1e-12
+    assert max_diff(weights(session), weights(train_export(export, tmp_path))) == 0.0  # bit for bit
 
 
 def test_same_seed_same_weights_other_seed_other_weights() -> None:
@@ -315,7 +315,7 @@ def test_settings_changed_on_the_page_then_trained_still_reproduce(tmp_path) -> 
         s.step()
     export = s.export()
     assert export["exact"] and export["epochs"] == 4
-    assert max_diff(weights(s), weights(train_export(export, tmp_path))) <= 1e-12
+    assert max_diff(weights(s), weights(train_export(export, tmp_path))) == 0.0  # bit for bit
 
 
 def test_play_goes_on_past_the_target_when_pressed_again() -> None:

@@ -37,8 +37,8 @@ def test_problem_and_loss_follow_the_dataset() -> None:
 
 @pytest.mark.parametrize(("changes", "words"), [
     ({"networkShape": [4] * 9}, "networkShape"),
-    ({"networkShape": [4, 33]}, "networkShape.1=33"),
-    ({"networkShape": [0]}, "networkShape.0=0"),
+    ({"networkShape": [4, 33]}, "networkShape (entry 2)=33"),
+    ({"networkShape": [0]}, "networkShape (entry 1)=0"),
     ({"numPoints": 2001}, "numPoints=2001"),
     ({"batchSize": 1001}, "batchSize=1001"),
     ({"learningRate": 0.02}, "learningRate=0.02 is not on Playground's ladder"),
@@ -47,9 +47,9 @@ def test_problem_and_loss_follow_the_dataset() -> None:
     ({"noise": 51}, "noise=51"),
     ({"features": []}, "features is empty"),
     ({"features": ["x", "x"]}, "twice"),
-    ({"features": ["z"]}, "features.0='z'"),
+    ({"features": ["z"]}, "features (entry 1)='z'"),
     ({"dataset": "moons"}, "dataset='moons'"),
-    ({"hide": ["everything"]}, "hide.0='everything'"),
+    ({"hide": ["everything"]}, "hide (entry 1)='everything'"),
     ({"layerActivations": ["relu"]}, "layerActivations has 1 entries for 2 hidden layers"),
     ({"seed": -1}, "seed=-1"),
     ({"datset": "xor"}, "did you mean 'dataset'"),
@@ -205,3 +205,18 @@ def test_a_tensorflow_playground_link_opens_with_its_settings() -> None:
     assert len(problems) == 2 and "initZero" in problems[0] and "cosX" in problems[1]
     own = "dataset=xor&seed=3"  # this page's own query is left alone
     assert from_tf_playground(own) == (own, [])
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    ("networkShape=64,64", "networkShape (entry 1)=64 is not allowed"),
+    ("networkShape=4,0", "networkShape (entry 2)=0 is not allowed"),
+    ("seed=-1", "seed=-1 is not allowed"),
+    ("features=x,z", "features (entry 2)='z' is not allowed"),
+])
+def test_a_bad_url_value_is_named_as_the_url_names_it(query, words) -> None:
+    """The red line names the URL's key (and which entry of a list), not the protocol's
+    internal path (``state.networkShape.0``)."""
+    with pytest.raises(MessageError) as info:
+        from_query(query)
+    assert str(info.value).startswith(words), str(info.value)
+    assert "state." not in str(info.value)

@@ -614,7 +614,8 @@ class Session:
                   f"run again ({self.epoch} epochs, seed {self.state.seed})\n"
                   f"# the page: ?{to_query(self.state)}\n"
                   + (f"# {CSV_NAME} (sent with this file) holds the data; keep it next to "
-                     "this file\n" if own else "")
+                     "this file and run the command in that folder (data.path is read from "
+                     "the folder you run in)\n" if own else "")
                   + ("# NOT EXACT: " + "; ".join(notes) + "\n" if notes else ""))
         with tempfile.TemporaryDirectory(prefix="neuralab-export-") as d:
             path = Path(d) / "playground.npz"

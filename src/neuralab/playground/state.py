@@ -262,7 +262,13 @@ def message_error(exc: ValidationError, prefix: str = "") -> str:
     err = errors[0]
     loc = [str(p) for p in err["loc"] if not (isinstance(p, str) and (
         (p in MESSAGE_TYPES and p == err["loc"][0]) or p.startswith(("function-", "literal["))))]
-    path = ".".join([prefix, *loc] if prefix else loc) or "message"
+    if prefix == "state" and loc:
+        # a state field is named as the page and its URL name it: networkShape, not
+        # state.networkShape.0 (a list's entry is counted from 1: layer 1 is the first)
+        path = loc[0] + "".join(f" (entry {int(p) + 1})" if p.isdigit() else f".{p}"
+                                for p in loc[1:])
+    else:
+        path = ".".join([prefix, *loc] if prefix else loc) or "message"
     msg = str(err["msg"])
     for lead in ("Value error, ", "Assertion failed, "):
         if msg.startswith(lead):

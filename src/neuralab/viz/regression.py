@@ -82,6 +82,17 @@ def _equation(est: Any, n: int) -> str | None:
     return f"ŷ = {terms} {'−' if b < 0 else '+'} {abs(b):.3g}"
 
 
+def _heading(heading: str, equation: str | None, width_in: float) -> str:
+    """``heading: equation`` wrapped to ``width_in`` inches at 12 pt, the equation never
+    broken: when the whole does not fit on one line, the equation gets a line of its own."""
+    if not equation:
+        return wrap_title(heading, width_in, 12)
+    whole = wrap_title(f"{heading}: {equation}", width_in, 12)
+    if "\n" not in whole:
+        return whole
+    return wrap_title(f"{heading}:", width_in, 12) + "\n" + equation
+
+
 def plot_regression_fit(est: Any, X: np.ndarray, y: np.ndarray,
                         X_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
                         *, transform: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -109,8 +120,6 @@ def plot_regression_fit(est: Any, X: np.ndarray, y: np.ndarray,
     pad = 0.05 * np.maximum(hi - lo, 1e-3)
     equation = _equation(est, X.shape[1]) if transform is None else None
     heading = title or ("fitted line" if X.shape[1] == 1 else "fitted surface")
-    if equation:
-        heading = f"{heading}: {equation}"
     if X.shape[1] == 1:
         fig = new_figure((6.4, 4.4))
         ax = fig.subplots()
@@ -123,7 +132,7 @@ def plot_regression_fit(est: Any, X: np.ndarray, y: np.ndarray,
         ax.set(xlabel="x1", ylabel="y")
         ax.grid(alpha=0.3)
         fig.legend(loc="outside right upper", fontsize="small", frameon=False)
-        ax.set_title(wrap_title(heading, 5.0, 12))
+        ax.set_title(_heading(heading, equation, 5.0))
         return fig
     fig = new_figure((7.0, 5.6))
     ax = fig.add_subplot(projection="3d")
@@ -145,7 +154,7 @@ def plot_regression_fit(est: Any, X: np.ndarray, y: np.ndarray,
     ax.set(xlabel="x1", ylabel="x2", zlabel="y")
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize="small",
                frameon=False)
-    fig.suptitle(wrap_title(heading, 7.0, 12))
+    fig.suptitle(_heading(heading, equation, 7.0))
     return fig
 
 
