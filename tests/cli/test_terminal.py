@@ -160,6 +160,19 @@ def test_train_in_an_80_column_terminal(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_long_run_name_keeps_the_closing_lines_within_80_columns(tmp_path):
+    """The report line's "(open it in a browser)" took a 30-character run name to 96
+    columns; it is left out where it does not fit (the paths themselves are never cut)."""
+    name = "moons-mlp-batch-size-16-lr-0.1"
+    out = run_in_pty(["train", "--data", "moons", "--quick", "--out", "runs", "--name", name],
+                     tmp_path)
+    lines = screen_lines(out)
+    assert max(cell_len(s) for s in lines) <= 80, lines
+    (run,) = (tmp_path / "runs").iterdir()
+    assert f"report:  runs/{run.name}/report.html" in [s.rstrip() for s in lines]
+
+
+@pytest.mark.slow
 def test_train_in_a_60_column_terminal_keeps_epoch_loss_acc_eta(tmp_path):
     out = run_in_pty(["train", "--data", "moons", "--quick", "--no-plots", "--out", "runs"],
                      tmp_path, columns=60)

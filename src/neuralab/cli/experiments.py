@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -211,7 +212,10 @@ def _print_result(run_dir: Path, summary: dict[str, Any], quiet: bool) -> None:
     if plots:
         typer.echo(f"plots:   {run_dir / 'plots'}{os.sep}  ({len(plots)} figures)")
     if report.is_file():
-        typer.echo(f"report:  {report}  (open it in a browser)")
+        line, hint = f"report:  {report}", "  (open it in a browser)"
+        # the hint only where it fits: a long run name must not wrap the line
+        fits = len(line) + len(hint) <= shutil.get_terminal_size().columns
+        typer.echo(line + (hint if fits else ""))
     others = shlex.quote(str(run_dir.parent)) + "/*"  # pasted into a shell as it is
     typer.echo(f"compare: neuralab report {others} -o compare.html")
     typer.echo(str(run_dir))
