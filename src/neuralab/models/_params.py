@@ -7,6 +7,7 @@ from the signature, as scikit-learn's ``BaseEstimator`` does.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 from typing import Any, ClassVar
@@ -52,6 +53,21 @@ class Params:
     _estimator_type: ClassVar[str | None] = None  # "classifier" or "regressor"
     _multi_output: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # every estimator's constructor also takes a parameter's former name (RENAMED: the
+        # first snippets of the project wrote ``MLPClassifier(..., seed=0)``) and stores it
+        # under the current one; inspect.signature still shows the real signature
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None or hasattr(init, "__wrapped__"):
+            return
+
+        @functools.wraps(init)
+        def __init__(self: Any, *args: Any, **params: Any) -> None:
+            init(self, *args, **renamed_params(type(self), params))
+
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
     @classmethod
     def _get_param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
@@ -72,6 +88,10 @@ class Params:
         nested: dict[str, dict[str, Any]] = {}
         for key, value in params.items():
             name, _, sub = key.partition("__")
+            if name not in names and not sub and RENAMED.get(name) in names:
+                name = RENAMED[name]
+                if name in params:
+                    raise ValueError(renamed_twice(key, params[key], name, params[name]))
             if name not in names:
                 raise ValueError(f"{type(self).__name__} has no parameter {name!r}"
                                  f"{suggest(name, names)}; its parameters are {', '.join(names)}")
@@ -157,6 +177,26 @@ def _encode(v: Any) -> Any:
 
 # Parameters renamed since files were first written: old name -> new name.
 RENAMED = {"seed": "random_state"}  # scikit-learn's name, so its tools can seed estimators
+
+
+def renamed_twice(old: str, old_value: Any, new: str, new_value: Any) -> str:
+    return (f"{old}={old_value!r} and {new}={new_value!r} name the same setting ({old} is "
+            f"the former name of {new}); give {new} only")
+
+
+def renamed_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments with former names (``seed``) under their current ones
+    (``random_state``); a ValueError when both are given."""
+    if not any(old in params for old in RENAMED):
+        return params
+    out = dict(params)
+    names = inspect.signature(cls.__init__).parameters
+    for old, new in RENAMED.items():
+        if old in out and old not in names and new in names:
+            if new in out:
+                raise ValueError(renamed_twice(old, out[old], new, out[new]))
+            out[new] = out.pop(old)
+    return out
 
 
 def upgrade_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,36 @@ def _positive(pair: tuple[Any, Any], c: Any) -> tuple[Any, np.ndarray]:
     return X, positive_labels(y, c)
 
 
+def _check_labels(classes: np.ndarray, y: np.ndarray, validation: tuple[Any, Any] | None,
+                  eval_sets: dict[str, tuple[Any, Any]] | None) -> None:
+    """A ValueError naming the labels of ``y``, ``validation`` or an evaluation set that are
+    not among ``classes``."""
+    sets = {"y": y, "validation": validation, **(eval_sets or {})}
+    for name, labels in sets.items():
+        if labels is None:
+            continue
+        if name != "y":
+            if not isinstance(labels, (tuple, list)) or len(labels) != 2:
+                raise ValueError(f"{name} must be a pair (X, y); got {type(labels).__name__}")
+            name = f"{name} y"
+            labels = check_y(labels[1], len(np.asarray(labels[1])), owner="OneVsRest",
+                             classifier=True, name=name)
+        unseen = np.setdiff1d(np.unique(labels), classes)
+        if len(unseen):
+            raise ValueError(f"{name} has labels {unseen.tolist()} that were not seen in fit; "
+                             f"this OneVsRest knows the classes {classes.tolist()}")
+
+
+def _sets(validation: tuple[Any, Any] | None, eval_sets: dict[str, tuple[Any, Any]] | None,
+          c: Any) -> dict[str, Any]:
+    """``validation`` / ``eval_sets`` as the "class c vs the rest" sets of one clone."""
+    out: dict[str, Any] = {"validation": None if validation is None
+                           else _positive(validation, c)}
+    if eval_sets:
+        out["eval_sets"] = {name: _positive(pair, c) for name, pair in eval_sets.items()}
+    return out
+
+
 class OneVsRest(HTMLRepr, Params):
     """K binary classifiers, classifier k trained on "class k" (1) vs "the rest" (0).
 
@@ -88,26 +118,52 @@ class OneVsRest(HTMLRepr, Params):
         if resume is not None:
             raise ValueError("OneVsRest cannot resume a checkpoint (its classifiers train one "
                              "after another); call fit again, or resume a single classifier")
+        X, y = self._start(X, y, None, validation, eval_sets)
+        for c, est in zip(self.classes_, self.estimators_, strict=True):
+            est.fit(X, positive_labels(y, c), **_sets(validation, eval_sets, c))
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None, classes: Any = None, *, epochs: int = 1,
+                    validation: tuple[Any, Any] | None = None,
+                    eval_sets: dict[str, tuple[Any, Any]] | None = None) -> OneVsRest:
+        """``epochs`` more epochs of every binary clone (default 1), keeping their weights,
+        optimizer state and history; returns self. The first call builds the clones, one
+        per label of ``classes`` (default: the labels of ``y``); later labels must be among
+        them."""
+        if not hasattr(self, "estimators_"):
+            X, y = self._start(X, y, classes, validation, eval_sets)
+            first = {"classes": [0, 1]}
+        else:
+            X = check_X(X, dtype=np.float64, owner="OneVsRest",
+                        n_features=self.n_features_in_)
+            y = check_y(y, len(X), owner="OneVsRest", classifier=True)
+            _check_labels(self.classes_, y, validation, eval_sets)
+            first = {}
+        for c, est in zip(self.classes_, self.estimators_, strict=True):
+            est.partial_fit(X, positive_labels(y, c), epochs=epochs, **first,
+                            **_sets(validation, eval_sets, c))
+        return self
+
+    def _start(self, X: Any, y: Any, classes: Any, validation: tuple[Any, Any] | None,
+               eval_sets: dict[str, tuple[Any, Any]] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Check the data and the labels of every set, then set ``classes_`` (``classes``,
+        default the labels of ``y``) and build one unfitted clone per class."""
         base = self._base()
         if self.random_state is not None:
             check_random_state(self.random_state)
             base = clone(base).set_params(random_state=self.random_state)
         X = check_X(X, dtype=np.float64, owner="OneVsRest")
         y = check_y(y, len(X), owner="OneVsRest", classifier=True)
-        classes = np.unique(y)
+        classes = np.unique(y if classes is None else check_y(
+            classes, len(np.asarray(classes)), owner="OneVsRest", classifier=True,
+            name="classes"))
         if len(classes) < 2:
             raise ValueError(f"OneVsRest needs at least 2 classes to train; y has 1 class "
                              f"({classes.tolist()})")
+        _check_labels(classes, y, validation, eval_sets)
         self.classes_, self.n_features_in_ = classes, X.shape[1]
-        self.estimators_ = []
-        for c in classes:
-            est = clone(base)
-            val = None if validation is None else _positive(validation, c)
-            kwargs = {} if not eval_sets else {
-                "eval_sets": {name: _positive(pair, c) for name, pair in eval_sets.items()}}
-            est.fit(X, positive_labels(y, c), validation=val, **kwargs)
-            self.estimators_.append(est)
-        return self
+        self.estimators_ = [clone(base) for _ in classes]
+        return X, y
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "estimators_"):

@@ -77,10 +77,24 @@ class Linear(Module):
         if type(x) is not np.ndarray or x.dtype is not W.dtype:
             x = as_dtype(x, W.dtype, self)  # float64 data into a float32 layer, ints, lists
         self._x = x
-        out = np.dot(x, W) if W.ndim == 2 else np.matmul(x, W)
+        try:
+            out = np.dot(x, W) if W.ndim == 2 else np.matmul(x, W)
+        except ValueError:  # NumPy's "shapes not aligned": say which layer and what it needs
+            self._x = None
+            raise ValueError(self._shape_error(x)) from None
         if self.use_bias:
             add_to_rows(out, self._params["bias"])
         return out
+
+    def _shape_error(self, x: np.ndarray) -> str:
+        W = self._params["weight"]
+        n_in = W.shape[-2]
+        need = f"(B, {n_in})" + (f" or ({W.shape[0]}, B, {n_in})" if W.ndim == 3 else "")
+        hint = ""
+        if x.ndim > 2 and W.ndim == 2:
+            hint = f"; flatten each sample first (x.reshape({x.shape[0]}, -1), nn.Flatten())"
+        return (f"{describe(self)} got input of shape {x.shape}; it needs {need}: "
+                f"{n_in} features per row{hint}")
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """Write ``grads`` and return ``d loss / d x`` ``(B, in)`` (None if ``input_grad``

@@ -32,6 +32,7 @@ An ensemble (``n_models = E``) runs the same code on weights ``(E, in, out)`` an
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -347,10 +348,20 @@ def fit_loop(est: Any, trainer: Trainer, X: np.ndarray, T: np.ndarray, *, epochs
         cb.on_train_end(est, logs)
 
 
-def _format_logs(logs: dict[str, Any], epochs: int) -> str:
+def _format_logs(logs: dict[str, Any], epochs: int, width: int | None = None) -> str:
+    """One epoch's ``verbose`` text: ``epoch e/N`` and every loss and accuracy, on lines of
+    at most ``width`` characters (default: the terminal's, 80 when unknown); continuation
+    lines are indented."""
+    width = shutil.get_terminal_size((80, 24)).columns if width is None else width
     parts = [f"epoch {logs['epoch']}/{epochs}"]
     for key, value in logs.items():
         if key.endswith(("_loss", "_acc")):
             v = np.asarray(value, dtype=float)
             parts.append(f"{key} {float(v):.4f}" if v.ndim == 0 else f"{key} {v.mean():.4f}(mean)")
-    return "  ".join(parts)
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 2 + len(part) <= max(width, 40):
+            lines[-1] += "  " + part
+        else:
+            lines.append("    " + part)
+    return "\n".join(lines)
