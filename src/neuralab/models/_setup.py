@@ -3,10 +3,12 @@ learning-rate schedule, weight penalties and stopping callbacks."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
+from neuralab._checks import suggest
 from neuralab.nn.module import Module
 from neuralab.nn.penalties import L1, L2, Penalty
 from neuralab.optim import OPTIMIZERS, SCHEDULES, Optimizer
@@ -47,11 +49,22 @@ def make_optimizer(net: Module, cfg: dict[str, Any]) -> Optimizer:
                                  weight_decay=cfg["weight_decay"])
 
 
+def schedule_keys(name: str) -> list[str]:
+    """The ``schedule_params`` keys schedule ``name`` takes (its constructor's arguments)."""
+    return [k for k in inspect.signature(SCHEDULES[name]).parameters if k != "optimizer"]
+
+
 def make_scheduler(opt: Optimizer, cfg: dict[str, Any]) -> Any:
     """The per-epoch schedule of ``cfg["schedule"]`` (None for a constant rate)."""
     name = cfg["schedule"]
     if name is None:
         return None
+    allowed = schedule_keys(name)
+    for key in cfg["schedule_params"]:
+        if key not in allowed:
+            raise ValueError(f"schedule_params={cfg['schedule_params']!r} is not allowed for "
+                             f"schedule={name!r}: {key!r} is not one of "
+                             f"{', '.join(map(repr, allowed))}{suggest(key, allowed)}")
     kwargs = {**DEFAULT_SCHEDULE_PARAMS[name], **cfg["schedule_params"]}
     if name == "cosine":
         kwargs.setdefault("T_max", cfg["epochs"])
