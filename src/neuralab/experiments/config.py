@@ -44,6 +44,7 @@ from neuralab._checks import suggest
 from neuralab.data.registry import option_defaults
 from neuralab.io import json_depth
 from neuralab.models import hyperparams as hp
+from neuralab.models._setup import schedule_keys
 from neuralab.optim.schedules import SCHEDULES
 
 if sys.version_info >= (3, 11):
@@ -386,8 +387,7 @@ class OptimConfig(_TableSection):
                               f"optim.momentum > 0 (got {self.optimizer!r}, {self.momentum})")
         if self.schedule is None:
             return self  # checked once the model's default schedule is known
-        allowed = {"none": (), "step": ("step_size", "gamma"), "exponential": ("gamma",),
-                   "cosine": ("T_max", "eta_min")}[self.schedule]
+        allowed = () if self.schedule == "none" else schedule_keys(self.schedule)
         for key in self.schedule_params:
             if key not in allowed:
                 raise ConfigError(f"optim.schedule_params.{key} does not apply to schedule="
