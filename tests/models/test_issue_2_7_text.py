@@ -138,3 +138,18 @@ def test_one_vs_rest_refusing_labels_leaves_it_unfitted():
     assert not hasattr(ovr, "estimators_") and not hasattr(ovr, "classes_")
     ovr.partial_fit(X, y)  # a later first call starts cleanly
     assert ovr.classes_.tolist() == [0, 1, 2, 3] and ovr.score(X, y) > 0.5
+
+
+def test_an_unknown_constructor_argument_names_the_parameters():
+    """Python's "unexpected keyword argument 'n_models'" said nothing of what OneVsRest
+    takes (its members' settings go to the estimator it wraps), nor of a typo's fix."""
+    with pytest.raises(TypeError, match=r"^OneVsRest has no parameter 'n_models' \(give it to "
+                                        r"the estimator it wraps: OneVsRest\(MLPClassifier\("
+                                        r"n_models=\.\.\.\)\)\); its parameters are "
+                                        r"estimator, random_state$"):
+        OneVsRest(n_models=2)
+    with pytest.raises(TypeError, match=r"MLPClassifier has no parameter 'hiden' \(did you "
+                                        r"mean 'hidden'\?\); its parameters are hidden, "):
+        MLPClassifier(hiden=(3,))
+    with pytest.raises(TypeError, match="positional"):  # other TypeErrors are Python's own
+        OneVsRest(None, 0)

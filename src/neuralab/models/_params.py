@@ -64,7 +64,13 @@ class Params:
 
         @functools.wraps(init)
         def __init__(self: Any, *args: Any, **params: Any) -> None:
-            init(self, *args, **renamed_params(type(self), params))
+            try:
+                init(self, *args, **renamed_params(type(self), params))
+            except TypeError:  # Python's "unexpected keyword": name what is allowed
+                unknown = unknown_param(type(self), params)
+                if unknown is None:
+                    raise
+                raise TypeError(unknown) from None
 
         cls.__init__ = __init__  # type: ignore[method-assign]
 
@@ -197,6 +203,19 @@ def renamed_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError(renamed_twice(old, out[old], new, out[new]))
             out[new] = out.pop(old)
     return out
+
+
+def unknown_param(cls: type, params: dict[str, Any]) -> str | None:
+    """The message for the first of ``params`` that ``cls``'s constructor does not take
+    (None if it takes them all): the closest name and every parameter it has."""
+    names = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+    bad = next((k for k in params if k not in names and k not in RENAMED), None)
+    if bad is None:
+        return None
+    inner = (f" (give it to the estimator it wraps: {cls.__name__}(MLPClassifier({bad}=...)))"
+             if "estimator" in names else "")
+    return (f"{cls.__name__} has no parameter {bad!r}{suggest(bad, names)}{inner}; its "
+            f"parameters are {', '.join(names)}")
 
 
 def upgrade_params(params: dict[str, Any]) -> dict[str, Any]:
