@@ -489,3 +489,23 @@ def test_a_stopped_server_is_said_at_once_and_a_restart_reconnects(open_page):
         p.step(2)
     # the refused connections while it was down are the browser's own lines, nothing else
     assert all("ERR_CONNECTION_REFUSED" in e for e in p.errors), p.errors
+
+
+def test_the_plus_and_minus_buttons_are_off_at_their_limits(open_page):
+    """At 8 layers, 32 neurons, 1 neuron or no layer, a +/− click did nothing and said
+    nothing; the button is disabled there (and says the limit)."""
+    p = open_page()
+    page = p.page
+    page.goto(p.base + "/?networkShape=32,1,4,4,4,4,4,4&seed=1")
+    p.wait("pg.lastFrame && pg.state.networkShape.length === 8")
+    assert page.is_disabled("#add-layers") and not page.is_disabled("#remove-layers")
+    assert "At most 8" in page.get_attribute("#add-layers", "title")
+    assert page.is_disabled("#add-neuron-0") and not page.is_disabled("#remove-neuron-0")
+    assert page.is_disabled("#remove-neuron-1") and not page.is_disabled("#add-neuron-1")
+    page.goto(p.base + "/?networkShape=&seed=1")
+    p.wait("pg.lastFrame && pg.state.networkShape.length === 0")
+    assert page.is_disabled("#remove-layers") and not page.is_disabled("#add-layers")
+    page.click("#add-layers")
+    p.wait("pg.state.networkShape.length === 1")
+    assert not page.is_disabled("#remove-layers")
+    assert not p.errors, p.errors

@@ -368,6 +368,12 @@
     $("num-layers").textContent = shape.length;
     $("layers-label").textContent =
       shape.length === 1 ? "hidden layer" : "hidden layers";
+    // at a limit the button is greyed out, not a click that silently does nothing
+    const maxLayers = pg.limits.maxLayers || MAX_LAYERS;
+    $("add-layers").disabled = shape.length >= maxLayers;
+    $("add-layers").title = shape.length >= maxLayers ?
+      "At most " + maxLayers + " hidden layers" : "Add a hidden layer";
+    $("remove-layers").disabled = shape.length === 0;
     $("seeds-button").textContent = "Run " + seedCount() + " seeds";
     layoutKey = "";  // features or activations may have changed
     scheduleDraw();
@@ -1005,6 +1011,10 @@
       () => changeNeurons(layer, -1));
     plus.id = "add-neuron-" + layer;
     minus.id = "remove-neuron-" + layer;
+    const most = pg.limits.maxNeurons || MAX_NEURONS;
+    plus.disabled = pg.state.networkShape[layer] >= most;
+    if (plus.disabled) plus.title = "at most " + most + " neurons a layer";
+    minus.disabled = pg.state.networkShape[layer] <= 1;
     const buttons = document.createElement("div");
     buttons.className = "neuron-buttons";
     buttons.dataset.part = "network";
