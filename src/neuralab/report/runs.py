@@ -13,7 +13,8 @@ from neuralab._atomic import confined, read_confined
 from neuralab._metrics_csv import read_metric_columns
 from neuralab.exceptions import DataError
 from neuralab.experiments.config import MAX_CONFIG_BYTES, ConfigError, read_toml
-from neuralab.io import parse_json, what_is
+from neuralab.experiments.run import check_run_folder
+from neuralab.io import parse_json
 
 
 @dataclass
@@ -72,10 +73,7 @@ def load_run(path: str | Path) -> RunInfo:
     Nothing is read through a link out of the folder, and each file has a size limit: a
     run folder is something people mail to each other (a ValueError names the file)."""
     path = Path(path)
-    if not path.is_dir():
-        what = what_is(path)
-        raise ConfigError(f"{path} {what}, not a run folder" if what.startswith("is a ")
-                          else f"run folder {path} {what}")
+    check_run_folder(path)
     cfg_file = confined(path, "config.toml", MAX_CONFIG_BYTES)
     if cfg_file is None:
         raise ConfigError(f"{path} is not a run folder (it has no config.toml)")
