@@ -86,13 +86,6 @@ def _host_port(scheduler: Any) -> tuple[str, int]:
     return host, port
 
 
-def check_reachable(scheduler: str) -> None:
-    """Raise ValueError unless a Dask scheduler answers at ``scheduler`` and its workers
-    can import neuralab (checked before a study writes anything, so a typo costs no folder,
-    and within about CONNECT_TIMEOUT_S seconds)."""
-    connect_scheduler(scheduler).close()
-
-
 @contextlib.contextmanager
 def scheduler_client(scheduler: str | None) -> Iterator[Any]:
     """A checked Client of ``scheduler`` (:func:`connect_scheduler`) for a whole study, closed
@@ -243,22 +236,25 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[tuple[str, Any]],
     tasks = list(tasks)
     if not tasks:
         return
-    if scheduler is None and (workers is None or workers == 1):  # one worker: this process
-        for name, task in tasks:
-            on_result(name, fn(task))
-        return
-    if client is not None and scheduler is not None:
+    if scheduler is not None:  # a running cluster: the caller's connection, or one of ours
+        if client is None:
+            with scheduler_client(scheduler) as own:
+                _run_on(own, fn, tasks, on_result, scheduler, notice)
+            return
         _check_workers(client, scheduler)  # again: workers may have joined since
         _run_on(client, fn, tasks, on_result, scheduler, notice)
         return
-    with _script_hidden() if scheduler is None else contextlib.nullcontext():
-        client, cluster = _connect(workers, scheduler)
+    if workers is None or workers == 1:  # one worker: this process
+        for name, task in tasks:
+            on_result(name, fn(task))
+        return
+    with _script_hidden():
+        client, cluster = _local_cluster(workers)
         try:
             _run_on(client, fn, tasks, on_result, scheduler, notice)
         finally:
             client.close()
-            if cluster is not None:
-                cluster.close()
+            cluster.close()
 
 
 @contextlib.contextmanager
@@ -283,20 +279,13 @@ def _script_hidden() -> Iterator[None]:
         sys.modules["__main__"] = main
 
 
-def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
+def _local_cluster(workers: int) -> tuple[Any, Any]:
+    """A Client of a new LocalCluster of ``workers`` processes, and the cluster."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - the studies extra installs it
         raise ValueError("workers/scheduler need Dask: pip install 'neuralab[studies]'") \
             from None
-    if scheduler is not None:
-        client = _client(scheduler)
-        try:
-            _check_workers(client, scheduler)  # again: workers may have joined since
-        except BaseException:
-            client.close()
-            raise
-        return client, None
     import multiprocessing
 
     if multiprocessing.parent_process() is not None:
@@ -409,4 +398,4 @@ def _run_on(client: Any, fn: Callable[[Any], Any], tasks: list[tuple[str, Any]],
 
 
 __all__ = ["NO_WORKERS_TIMEOUT_S", "WORKER_ENV", "ClusterError", "check_backend",
-           "check_reachable", "connect_scheduler", "run_tasks", "scheduler_client"]
+           "connect_scheduler", "run_tasks", "scheduler_client"]
