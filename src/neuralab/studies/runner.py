@@ -906,12 +906,11 @@ def _load_chunk(path: Path) -> dict[str, np.ndarray]:
 
 def _recorded_seconds(folder: Path) -> float:
     """The wall seconds summary.json records (0 when it is missing or unreadable)."""
-    from neuralab._atomic import confined
+    from neuralab.experiments.run import read_summary
 
-    try:  # bounded, and no link out of the folder (as the report reads it)
-        path = confined(folder, "summary.json", 2**20, what="study folder")
-        seconds = json.loads(path.read_text(encoding="utf-8"))["wall_seconds"] if path else 0
-    except (OSError, ValueError, KeyError, TypeError):
+    try:  # bounded, and no link out of the folder (as a run's summary is read)
+        seconds = read_summary(folder).get("wall_seconds", 0)
+    except (OSError, ValueError):  # unreadable, or a link out of the folder
         return 0.0
     ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
     return float(seconds) if ok and math.isfinite(seconds) and seconds >= 0 else 0.0
