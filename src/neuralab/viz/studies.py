@@ -297,18 +297,26 @@ def _num(v: float) -> str:
     return f"{float(v):.4g}"
 
 
+def _with_interval(estimate: Any, low: Any, high: Any, f: Callable[[Any], str],
+                   unit: str) -> str:
+    """``f(estimate)`` and ``unit``, then ``[f(low), f(high)]`` where both are finite; ``–``
+    for an unknown estimate."""
+    if not _finite(estimate):
+        return "–"
+    core = f(estimate) + unit
+    if not (_finite(low) and _finite(high)):
+        return core
+    return f"{core} [{f(low)}, {f(high)}]"
+
+
 def fmt_interval(estimate: Any, low: Any, high: Any, *, percent: bool = False) -> str:
     """``73.0 % [66.5, 78.7]`` (percent) or ``0.0312 [0.0301, 0.0325]``; ``–`` if unknown.
 
     An undefined interval (fewer than two seeds) shows the estimate alone.
     """
-    if not _finite(estimate):
-        return "–"
-    f: Callable[[Any], str] = (lambda v: f"{float(v) * 100:.1f}") if percent else _num
-    core = f"{f(estimate)} %" if percent else f(estimate)
-    if not (_finite(low) and _finite(high)):
-        return core
-    return f"{core} [{f(low)}, {f(high)}]"
+    if percent:
+        return _with_interval(estimate, low, high, lambda v: f"{float(v) * 100:.1f}", " %")
+    return _with_interval(estimate, low, high, _num, "")
 
 
 def fmt_epochs(estimate: Any, low: Any, high: Any) -> str:
@@ -328,14 +336,9 @@ def fmt_epochs(estimate: Any, low: Any, high: Any) -> str:
 
 def fmt_difference(estimate: Any, low: Any, high: Any, *, percent: bool = False) -> str:
     """A difference a − b with its interval: ``-7.0 pp [-15.2, 1.3]`` (percentage points)."""
-    if not _finite(estimate):
-        return "–"
-    f: Callable[[Any], str] = ((lambda v: f"{float(v) * 100:+.1f}") if percent
-                               else (lambda v: f"{float(v):+.4g}"))
-    core = f"{f(estimate)} pp" if percent else f(estimate)
-    if not (_finite(low) and _finite(high)):
-        return core
-    return f"{core} [{f(low)}, {f(high)}]"
+    if percent:
+        return _with_interval(estimate, low, high, lambda v: f"{float(v) * 100:+.1f}", " pp")
+    return _with_interval(estimate, low, high, lambda v: f"{float(v):+.4g}", "")
 
 
 def fmt_p(p: Any) -> str:
