@@ -60,6 +60,16 @@ def integer_epochs(ax: Any) -> None:
                                                min_n_ticks=1))  # one epoch: no 4.8, 4.9
 
 
+def finite_mean(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean along ``axis`` of the finite entries of ``values``, and how many there are:
+    NaN, with no NumPy warning, where none is finite (diverged or unevaluated runs)."""
+    ok = np.isfinite(values)
+    count = ok.sum(axis=axis)
+    mean = np.divide(np.where(ok, values, 0.0).sum(axis=axis), count,
+                     out=np.full(count.shape, np.nan), where=count > 0)
+    return mean, count
+
+
 def legend_overlaps(fig: Any) -> list[tuple[str, str]]:
     """(legend, axes) titles of every legend whose box overlaps an axes' plotting area.
 
@@ -105,5 +115,5 @@ def save_figure(fig: Any, stem: str | os.PathLike, formats: Sequence[str] = ("pn
     return paths
 
 
-__all__ = ["FORMATS", "PALETTE", "accuracy_limits", "color", "integer_epochs",
+__all__ = ["FORMATS", "PALETTE", "accuracy_limits", "color", "finite_mean", "integer_epochs",
            "legend_overlaps", "new_figure", "save_figure", "wrap_title"]

@@ -16,6 +16,7 @@ from neuralab._metrics_csv import TEXT_COLUMNS, read_metric_columns
 from neuralab.viz._figure import (
     accuracy_limits,
     color,
+    finite_mean,
     integer_epochs,
     new_figure,
     wrap_title,
@@ -59,11 +60,8 @@ def _spread(y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | 
     y = np.asarray(y, dtype=float)
     if y.ndim < 2:
         return y, None, None
-    finite = np.isfinite(y)
-    count = finite.sum(axis=1)
-    some = count > 0
-    mean = np.full(len(y), np.nan)
-    mean[some] = np.where(finite, y, 0.0).sum(axis=1)[some] / count[some]
+    mean, count = finite_mean(y, axis=1)
+    finite, some = np.isfinite(y), count > 0
     low = np.where(some, np.where(finite, y, np.inf).min(axis=1), np.nan)
     high = np.where(some, np.where(finite, y, -np.inf).max(axis=1), np.nan)
     return mean, low, high

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from neuralab._atomic import confined, read_bounded
-from neuralab.viz._figure import color, integer_epochs, new_figure, save_figure
+from neuralab.viz._figure import color, finite_mean, integer_epochs, new_figure, save_figure
 
 try:  # Python >= 3.11
     import tomllib
@@ -674,9 +674,7 @@ def _draw_mean_curves(ax: Any, epoch: np.ndarray, values: np.ndarray, runs: Any,
     lines = []
     for i, (_, rows) in enumerate(groups):
         v, ok = values[rows], finite[rows]
-        k = ok.sum(axis=0)  # (T,) seeds with a value at each epoch
-        mean = np.divide(np.where(ok, v, 0.0).sum(axis=0), k, out=np.full(k.shape, np.nan),
-                         where=k > 0)
+        mean, k = finite_mean(v, axis=0)  # k (T,): seeds with a value at each epoch
         dev = np.where(ok, v - mean, 0.0)
         var = np.divide((dev**2).sum(axis=0), k - 1, out=np.full(k.shape, np.nan), where=k > 1)
         t = stats.t.ppf(0.5 + confidence_level / 2, np.maximum(k - 1, 1))
