@@ -175,10 +175,7 @@ def _guard_standard_fds() -> io.TextIOWrapper | None:
         except OSError:
             closed.append(fd)
     for fd in closed:
-        null = os.open(os.devnull, os.O_RDWR)
-        if null != fd:
-            os.dup2(null, fd)
-            os.close(null)
+        _to_null(fd)
     if 1 not in closed and sys.stdout is not None:
         return None
     return io.TextIOWrapper(_ClosedOutput(), encoding="utf-8", write_through=True)  # type: ignore[arg-type]
@@ -213,7 +210,7 @@ def _run(argv: list[str]) -> int:
         except BrokenPipeError:
             return _broken_pipe()
         except OSError as err:
-            return _closed_stdout(err)
+            return _error_line(err)
         return int(getattr(exc, "exit_code", 0) or 0)
     except _ABORTS:
         print("neuralab: interrupted", file=sys.stderr)
@@ -234,9 +231,7 @@ def _run(argv: list[str]) -> int:
     except Exception as exc:  # the one place where every error becomes one line
         if debug():
             traceback.print_exc()
-        message, code = _classify(exc)
-        print(f"neuralab: error: {_one_line(message)}", file=sys.stderr)
-        return code
+        return _error_line(exc)
     return 0
 
 
@@ -245,16 +240,23 @@ def _flush_stdout() -> None:
         sys.stdout.flush()
 
 
+def _to_null(fd: int) -> None:
+    """Point file descriptor ``fd`` at /dev/null."""
+    null = os.open(os.devnull, os.O_RDWR)
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
+
+
 def _broken_pipe() -> int:
     """The reader of stdout left (``| head -1``): exit 1 quietly, like ``head``'s writers;
     what is still buffered goes to /dev/null instead of a second error at exit."""
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.close(null)
+    _to_null(1)
     return EXIT_ENVIRONMENT
 
 
-def _closed_stdout(exc: OSError) -> int:
+def _error_line(exc: BaseException) -> int:
+    """``exc`` as the one line ``neuralab: error: ...`` on stderr; returns its exit code."""
     message, code = _classify(exc)
     print(f"neuralab: error: {_one_line(message)}", file=sys.stderr)
     return code
