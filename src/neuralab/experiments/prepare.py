@@ -284,8 +284,8 @@ def image_view(cfg: ExperimentConfig, image: tuple[int, ...] | None, n_features:
         architecture_layers,
         auto_architecture,
         fit_hint,
-        flat_input_shape,
         layer_shapes,
+        read_shape,
     )
 
     model = cfg.model
@@ -302,7 +302,7 @@ def image_view(cfg: ExperimentConfig, image: tuple[int, ...] | None, n_features:
         if architecture == "auto":  # as CNNClassifier resolves it from these inputs
             architecture = auto_architecture(n_features, given)
         specs = architecture_layers(architecture)
-        shape = flat_input_shape(n_features, specs) if given is None else given
+        shape = read_shape(specs, n_features, given)  # as the estimator reads them
     except ValueError as exc:
         raise ConfigError(f"{key} on {name}: {exc}") from None
     try:
