@@ -24,9 +24,9 @@ PACKAGE = "neuralab"
 # place already, so their first import shows up where it belongs.
 LAYERS: list[tuple[str, ...]] = [
     ("neuralab",),
-    ("exceptions", "_checks", "_atomic", "_malloc", "_metrics_csv", "_jupyter",
-     "rng"),  # small utilities
-    ("io", "_lock"),  # model files (.npz + JSON header); folder locks
+    ("exceptions", "_checks", "_atomic", "_malloc", "_jupyter", "rng"),  # small utilities
+    ("io", "_lock"),  # model files (.npz + JSON header), bounded reading; folder locks
+    ("_metrics_csv",),  # the metrics.csv format (reads its lines through io)
     ("nn", "data"),  # the layers; the datasets (data needs no network code)
     ("optim", "gradcheck"),
     ("train",),  # the loop, callbacks, metrics, history

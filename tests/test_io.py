@@ -140,3 +140,21 @@ def test_atomic_file_leaves_nothing_on_error(tmp_path):
         pass
     assert (tmp_path / "keep.bin").read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.bin"]
+
+
+def test_bounded_lines_stop_at_a_long_line_and_at_a_grown_file() -> None:
+    """The one bounded line reader of data CSVs, points files and metrics.csv."""
+    import io as _io
+
+    from neuralab.io import bounded_lines
+
+    text = "a,b\n1,2\n" + "3" * 50 + "\n"
+    with pytest.raises(ValueError, match=r"^f\.csv, line 3 is longer than 20 characters; "
+                                         r"it is not a row$"):
+        list(bounded_lines(_io.StringIO(text), "f.csv", ValueError, max_line=20, what="a row"))
+    with pytest.raises(ValueError, match=r"^line 3 is longer"):
+        list(bounded_lines(_io.StringIO(text), None, ValueError, max_line=20))
+    with pytest.raises(ValueError, match=r"^f\.csv grew past 6 bytes while it was read "
+                                         r"\(line 2\)"):
+        list(bounded_lines(_io.StringIO(text), "f.csv", ValueError, max_line=100, max_chars=6))
+    assert list(bounded_lines(_io.StringIO("a\nb"), "f", ValueError, max_line=2)) == ["a\n", "b"]

@@ -18,10 +18,12 @@ import csv
 import io
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+
+from neuralab.io import bounded_lines, rows_per_chunk
 
 TEXT_COLUMNS = ("classifier",)  # columns read back as text, not numbers
 
@@ -75,17 +77,6 @@ def _column(cells: tuple[str, ...], text: bool) -> np.ndarray:
         return out
 
 
-def _lines(f: io.TextIOWrapper) -> Iterator[str]:
-    """The lines of ``f``, each read with a bound: a file someone made may hold one line of
-    hundreds of megabytes, which the csv module would read and split whole."""
-    number = 0
-    while line := f.readline(MAX_LINE + 1):
-        number += 1
-        if len(line) > MAX_LINE:
-            raise ValueError(f"line {number} is longer than {MAX_LINE:,} characters")
-        yield line
-
-
 def read_metric_columns(path: str | os.PathLike) -> tuple[list[str], dict[str, np.ndarray]]:
     """``(columns, {column: values})`` of a metrics.csv: each numeric column one float64
     array of shape (rows,) (empty cells NaN; an object array where a cell is not a number,
@@ -93,7 +84,8 @@ def read_metric_columns(path: str | os.PathLike) -> tuple[list[str], dict[str, n
     into one (rows, columns) block: memory holds 8 bytes a number, never a dict a row; a
     torn last line is skipped. A repeated column name keeps its last column."""
     with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(_lines(f))
+        reader = csv.reader(bounded_lines(f, None, ValueError, max_line=MAX_LINE,
+                                          what="a row of a metrics file"))
         try:
             columns = next(reader)
         except StopIteration:
@@ -102,7 +94,7 @@ def read_metric_columns(path: str | os.PathLike) -> tuple[list[str], dict[str, n
             raise ValueError(f"its header has {len(columns):,} columns; a metrics file has at "
                              f"most {MAX_COLUMNS:,}")
         numeric = [j for j, c in enumerate(columns) if c not in TEXT_COLUMNS]
-        per_chunk = max(1, min(_CHUNK_ROWS, _CHUNK_VALUES // max(len(columns), 1)))
+        per_chunk = rows_per_chunk(len(columns), _CHUNK_ROWS, _CHUNK_VALUES)
         # each chunk: its numbers as one block, or None and its columns one by one
         chunks: list[tuple[np.ndarray | None, dict[int, np.ndarray]]] = []
 

@@ -27,6 +27,7 @@ import tokenize
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -157,6 +158,37 @@ def read_text(path: str | os.PathLike, error: type[NeuralabError], what: str, *,
         raise error(f"{path} holds {len(text):,} characters; {_a(what)} may hold at most "
                     f"{limit:,}")
     return text
+
+
+# -- text lines ---------------------------------------------------------------------------
+def bounded_lines(f: IO[str], where: str | os.PathLike | None, error: type[Exception], *,
+                  max_line: int, max_chars: int | None = None,
+                  what: str = "a CSV row neuralab reads") -> Iterator[str]:
+    """The lines of text file ``f``, each read with a bound: iterating a file, or the csv
+    module, would read a line of gigabytes whole before anything could count it. At most
+    ``max_chars`` characters in all: a file someone is still writing may grow past the size
+    checked when it was opened. ``error`` names ``where`` (the file; None where the caller
+    names it) and the line."""
+    at = "" if where is None else f"{where}, "
+    number = total = 0
+    while line := f.readline(max_line + 1):
+        number += 1
+        total += len(line)
+        if len(line) > max_line:
+            raise error(f"{at}line {number} is longer than {max_line:,} characters; it "
+                        f"is not {what}")
+        if max_chars is not None and total > max_chars:
+            raise error(f"{where or 'the file'} grew past {max_chars:,} bytes while it was "
+                        f"read (line {number}); it may be at most that size: read it once it "
+                        "is complete")
+        yield line
+
+
+def rows_per_chunk(n_columns: int, max_rows: int, max_cells: int) -> int:
+    """How many rows of ``n_columns`` text cells a reader holds before parsing them into
+    numbers: ``max_rows``, fewer for wide rows (at most ``max_cells`` cells, each some
+    50 bytes while it is text)."""
+    return max(1, min(max_rows, max_cells // max(n_columns, 1)))
 
 
 # -- JSON ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from neuralab._atomic import atomic_file
 from neuralab._checks import check_choice, suggest
 from neuralab.data.dataset import TASKS, Dataset
 from neuralab.exceptions import DataError
-from neuralab.io import open_regular, read_npz
+from neuralab.io import bounded_lines, open_regular, read_npz, rows_per_chunk
 
 
 def _existing(path: str | os.PathLike, what: str) -> Path:
@@ -65,26 +66,13 @@ _CHUNK_VALUES = 2**20
 def chunk_rows(n_columns: int) -> int:
     """How many CSV rows of ``n_columns`` cells to hold before :func:`csv_numbers` parses
     them: 65,536 rows, fewer for wide rows (about a million cells, some 50 MB of text)."""
-    return max(1, min(_CHUNK_ROWS, _CHUNK_VALUES // max(n_columns, 1)))
+    return rows_per_chunk(n_columns, _CHUNK_ROWS, _CHUNK_VALUES)
 
 
-def csv_lines(f: io.TextIOWrapper, path: Path, max_chars: int | None = None):
-    """The lines of ``f``, each read with a bound (iterating a file would read a line of
-    gigabytes whole before the CSV reader could count its values), and at most
-    ``max_chars`` characters in all (a file someone is still writing may grow past the size
-    checked when it was opened)."""
-    number = total = 0
-    while line := f.readline(MAX_CSV_LINE + 1):
-        number += 1
-        total += len(line)
-        if len(line) > MAX_CSV_LINE:
-            raise DataError(f"{path}, line {number} is longer than {MAX_CSV_LINE:,} "
-                            "characters; it is not a CSV row neuralab reads")
-        if max_chars is not None and total > max_chars:
-            raise DataError(f"{path} grew past {max_chars:,} bytes while it was read (line "
-                            f"{number}); it may be at most that size: read it once it is "
-                            "complete")
-        yield line
+def csv_lines(f: io.TextIOWrapper, path: Path, max_chars: int | None = None) -> Iterator[str]:
+    """The lines of CSV file ``f`` at ``path``, each at most :data:`MAX_CSV_LINE`
+    characters, at most ``max_chars`` in all (:func:`neuralab.io.bounded_lines`)."""
+    return bounded_lines(f, path, DataError, max_line=MAX_CSV_LINE, max_chars=max_chars)
 
 
 def _label_column(path: Path, header: list[str], label: str | int) -> int:
