@@ -15,7 +15,12 @@ layers' own parallel calls change nothing (the BLAS is at one thread already), a
 Results never depend on the thread count: the layers cut their work into the same blocks
 whatever it is and compute each block exactly as with one thread; a thread only decides
 WHO computes a block (sums over blocks, such as a weight gradient, are added on one thread
-in block order).
+in block order). OpenBLAS's own threads are another matter: on some CPUs (its Haswell
+kernels: AVX2, no AVX-512) a product it splits over two threads differs in its last bits
+from the same product on one. So a ``Sequential`` of convolutions holds the BLAS at one
+thread for every call whose products it would split (its first call included), and a
+study computes every chunk at one thread (``studies.runner.run_chunk``): its numbers are
+the same on every backend.
 
 How many threads: ``NEURALAB_THREADS`` if set (1 turns the pool off), else the thread count
 the BLAS has at the moment of the call (threadpoolctl's view: ``OMP_NUM_THREADS``,

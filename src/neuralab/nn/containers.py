@@ -52,15 +52,18 @@ class Sequential(Module):
     def _one_blas(self, x: Any) -> bool:
         """Run this call (forward or backward of the batch ``x``) with a one-thread BLAS?
 
-        Yes when the process has 2+ threads and the network has convolutions whose products
-        OpenBLAS would split over its threads (``_threads.OPENBLAS_SPLIT``: 2¹⁸ multiply-adds
-        or more; known once each has seen an input) while every dense product (batch × a 2-D
-        weight) stays under ``_threads.BLAS_WORK``. Why: split, such small products wait for
-        each other; a LeNet-5 step at batch 256 took 48 ms with a two-thread BLAS against
-        30 ms with one. Decided once per call, not per layer (entering and leaving costs
-        ~6 µs); the convolutions' own blocks use the other cores where they are long enough
-        (``_threads.PARALLEL_WORK``). At batch 1 LeNet's products are all under 2¹⁸: left
-        alone.
+        Yes when the process has 2+ threads, the network has convolutions, every dense
+        product (batch × a 2-D weight) stays under ``_threads.BLAS_WORK``, and some product
+        is one OpenBLAS would split over its threads (``_threads.OPENBLAS_SPLIT``: 2¹⁸
+        multiply-adds or more). Why: split, such small products wait for each other (a
+        LeNet-5 step at batch 256 took 48 ms with a two-thread BLAS against 30 ms with one),
+        and on some CPUs (OpenBLAS's Haswell kernels) a split product differs in its last
+        bits from the same product on one thread, so a call must not be split on one call and
+        whole on the next. A convolution's products are known once it has seen an input;
+        until then (the first call) they count as split. Decided once per call, not per layer
+        (entering and leaving costs ~6 µs); the convolutions' own blocks use the other cores
+        where they are long enough (``_threads.PARALLEL_WORK``). LeNet-5 at batch 1, whose
+        products are all under 2¹⁸ once known, is left alone.
         """
         layers = tuple(self.layers)
         plan = getattr(self, "_blas_plan", None)  # (absent in a Sequential pickled before it)
@@ -74,8 +77,10 @@ class Sequential(Module):
             return False
         shape = np.shape(x)  # (a list too)
         batch = shape[0] if shape else 1
-        return (batch * max(c.sample_work for c in convs) >= _threads.OPENBLAS_SPLIT
-                and batch * dense < _threads.BLAS_WORK and _threads.threads() >= 2)
+        work = max(batch * dense, *(batch * c.sample_work if c.sample_work else
+                                    _threads.OPENBLAS_SPLIT for c in convs))
+        return (work >= _threads.OPENBLAS_SPLIT and batch * dense < _threads.BLAS_WORK
+                and _threads.threads() >= 2)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if self._one_blas(x):
