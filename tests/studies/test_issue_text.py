@@ -5,6 +5,7 @@ notebook display of ``res.compare``, one connection to a scheduler and its ETA).
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import numpy as np
@@ -260,3 +261,16 @@ def test_workers_of_other_versions_are_refused_naming_them():
         backends._check_workers(Client({"tcp://w1": "ModuleNotFoundError: no neuralab"}),
                                 "tcp://s:1")
     assert backends._probe()() == ours  # the probe, run here, answers what a worker would
+
+
+def test_a_table_that_fits_keeps_each_row_on_one_line(tmp_path, monkeypatch):
+    """One cell and one number column at 80 columns: the interval wrapped at 14 characters
+    ("94.3 % [90.8,") with 50 columns to spare. It stays whole where everything fits; the
+    titles count "1 cell", not "1 cells"."""
+    monkeypatch.setenv("COLUMNS", "80")
+    study = Study(BASE, seeds=3)
+    assert study.describe().endswith(": 1 cell x 3 seeds")
+    text = repr(study.run(out=tmp_path, plots=False).table())
+    assert text.startswith("1 cell × 3 seeds\n"), text
+    (row,) = [ln for ln in text.splitlines() if "base" in ln]
+    assert re.search(r"\d % \[[\d.]+, [\d.]+\]", row), text  # the interval on one line

@@ -631,3 +631,37 @@ def test_the_cell_table_shows_short_in_a_notebook_and_keeps_every_column(tmp_pat
     mean, low = row["final_test_acc_mean"] * 100, row["final_test_acc_mean_low"] * 100
     assert f"{mean:.1f} % [{low:.1f}" in page and "2 cells × 3 seeds" in page
     assert type(table[["n"]]) is pd.DataFrame and type(table.copy()) is pd.DataFrame
+
+
+def test_a_chunk_runs_with_one_blas_thread_whatever_the_process_has(monkeypatch):
+    """In-process, LocalCluster workers (started at one thread) and the workers of a cluster
+    started by someone else (any count) must give the same numbers; on OpenBLAS's Haswell
+    kernels a float32 product split over 2 threads differs in its last bits from one thread,
+    so every chunk is computed at one. A digits MLP: (64, 64) @ (64, 128) is a product
+    OpenBLAS splits."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from neuralab.studies import runner
+
+    config = {"data": {"name": "digits", "split": {"test": 0.2, "seed": 0}},
+              "model": {"kind": "mlp", "hidden": [128]},
+              "optim": {"lr": 0.05}, "train": {"epochs": 3, "batch_size": 64}}
+    task = Study(config, seeds=2).chunks()[0].task()
+    seen: list[int] = []
+    fit = runner._fit
+
+    def spy(*args, **kwargs):
+        seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_fit", spy)
+    results = []
+    for n in (2, 1):
+        with threadpool_limits(n, user_api="blas"):
+            results.append(runner.run_chunk(dict(task)))
+            after = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        assert after == n  # the process's count is given back
+    assert seen == [1, 1]
+    for key, value in results[1].items():
+        if key != "wall_s":
+            np.testing.assert_array_equal(results[0][key], value, err_msg=key)

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from neuralab.studies.spec import counted
 from neuralab.viz.studies import (
     compare_cells,
     compare_headers,
@@ -82,8 +83,11 @@ class Short:
         n_width = max((len(c) for c in self.counts), default=0) + 3 if self.count_head else 0
         # a column of short numbers (P(a > b): 0.22) takes only what it and its heading
         # need (rich keeps a heading's first 12 characters or so on one line)
-        needs = [min(wrap, max([len(row[j]) for row in self.numbers] + [min(len(head), 12)]))
-                 for j, head in enumerate(self.heads)]
+        full = [max([len(row[j]) for row in self.numbers] + [min(len(head), 12)])
+                for j, head in enumerate(self.heads)]
+        needs = [min(wrap, n) for n in full]
+        if max(8, widest) + sum(n + 3 for n in full) + n_width + 4 <= width:
+            needs = full  # everything fits on one line a row: nothing to wrap
         rest = width - sum(n + 3 for n in needs) - n_width - 4
         out = Table(title=title or self.title, title_justify="left")
         out.add_column("setting", min_width=max(8, min(widest, rest, 40)), overflow="fold")
@@ -150,14 +154,13 @@ class CellTable(_ShortTable):
         counts = [str(int(n)) for n in self["n"]] if "n" in self.columns else []
         same_n = len(set(counts)) <= 1
         rows = list(self.iterrows())
-        seeds = (f" × {counts[0]} seed{'' if counts[0] == '1' else 's'}"
-                 if same_n and counts else "")
+        seeds = f" × {counted(int(counts[0]), 'seed')}" if same_n and counts else ""
         return Short(setting_names=[names[k] for k in shown],
                      settings=[[format_value(row[k]) for k in shown] for _, row in rows],
                      count_head=None if same_n else "n", counts=counts or [""] * len(rows),
                      heads=heads,
                      numbers=[summary_cells(row, targeted, main) for _, row in rows],
-                     title=f"{len(self)} cells{seeds}",
+                     title=f"{counted(len(self), 'cell')}{seeds}",
                      caption=f"95 % intervals; every column ({len(self.columns)}): "
                              "pd.DataFrame(res.table())")
 

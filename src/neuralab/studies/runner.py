@@ -54,7 +54,7 @@ from neuralab.studies.backends import (
     run_tasks,
     scheduler_client,
 )
-from neuralab.studies.spec import Cell, StudySpec
+from neuralab.studies.spec import Cell, StudySpec, counted
 from neuralab.train.callbacks import Callback
 
 #: config keys an ensemble can give one value per member (one group trains them together)
@@ -283,8 +283,8 @@ class Study:
 
     def describe(self) -> str:
         """``"leaky-relu: 4 cells x 200 seeds"``."""
-        cells = "cell" if len(self.cells) == 1 else "cells"
-        return f"{self.name}: {len(self.cells)} {cells} x {len(self.spec.seed_indices())} seeds"
+        return (f"{self.name}: {counted(len(self.cells), 'cell')} x "
+                f"{counted(len(self.spec.seed_indices()), 'seed')}")
 
     def __repr__(self) -> str:
         keys = ", ".join(self.spec.keys()) or "no grid"
@@ -412,8 +412,9 @@ def _name_from(path: str | os.PathLike) -> str | None:
 
 
 def _header(study: Study) -> str:
-    return (f"# neuralab study {study.name!r}: {len(study.cells)} cells x "
-            f"{len(study.spec.seed_indices())} seeds\n# rerun: neuralab study study.toml; "
+    return (f"# neuralab study {study.name!r}: {counted(len(study.cells), 'cell')} x "
+            f"{counted(len(study.spec.seed_indices()), 'seed')}\n"
+            "# rerun: neuralab study study.toml; "
             "continue: neuralab study --resume <this folder>\n\n")
 
 
@@ -427,10 +428,23 @@ def _prepared(config_json: str) -> Any:
 
 
 def run_chunk(task: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Train a chunk's members; per-member metrics and curves as arrays (picklable)."""
+    """Train a chunk's members; per-member metrics and curves as arrays (picklable).
+
+    The BLAS runs one thread throughout, on every backend: LocalCluster workers are started
+    that way, but this process and the workers of a cluster someone else started may have
+    more, and on some CPUs (OpenBLAS's Haswell kernels) a product split over two threads
+    differs in its last bits from the same product on one (a float32 MNIST-sized layer,
+    ``(64, 784) @ (784, 128)``, does). One thread everywhere keeps every backend's numbers
+    equal."""
     from neuralab._malloc import keep_large_allocations
+    from neuralab.nn._threads import single_blas
 
     keep_large_allocations()  # ensembles' large temporaries: no page faults per step
+    with single_blas():
+        return _run_chunk(task)
+
+
+def _run_chunk(task: dict[str, Any]) -> dict[str, np.ndarray]:
     t0 = time.perf_counter()
     members = task["members"]
     config = task["config"]

@@ -203,6 +203,11 @@ def _check_axis(key: str, values: list[Any], *, unique: bool = True) -> None:
         raise ValueError(f"grid key {key} repeats a value: {values}")
 
 
+def counted(n: int, noun: str) -> str:
+    """``"1 cell"``, ``"4 cells"``: how the study's lines count cells, seeds and runs."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def run_seed(study_seed: int, cell: Cell, index: int) -> int:
     """A 32-bit seed from the study seed, the cell's coordinates and the seed index.
 
