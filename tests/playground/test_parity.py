@@ -515,6 +515,13 @@ SEEDS = range(5)
 
 def check_comparable(key: str, runs: list[tuple[float, float, float, float]],
                      threshold: float) -> None:
+    """Seed by seed (the same data and initial weights): neuralab's test loss within twice
+    Playground's, and at least as many seeds under the threshold, each allowing one seed of
+    the five to differ. Both run the same algorithm, but a long run on a hard set is chaotic:
+    a last-bit difference (another summation order, another CPU's kernels) can end one seed
+    in another basin (spiral seed 0 on an AVX2 host: 0.138 against 0.012, where AVX-512
+    hosts gave equal figures), and a median of five seeds split between two basins jumps
+    with it."""
     nl, ref, acc_nl, acc_pg = (np.array(v) for v in zip(*runs, strict=True))
     med_nl, med_ref = float(np.median(nl)), float(np.median(ref))
     figures = (f"{key}: test loss 0.5·(o−t)² median neuralab {med_nl:.4f} "
@@ -523,11 +530,11 @@ def check_comparable(key: str, runs: list[tuple[float, float, float, float]],
                      f"; test accuracy median neuralab {np.median(acc_nl):.3f}, Playground "
                      f"{np.median(acc_pg):.3f}"))
     assert med_ref < threshold, "the reference no longer reaches Playground's figure: " + figures
-    assert med_nl < threshold, figures
-    # comparable: never worse than twice Playground's median (cross-entropy often does better)
-    assert med_nl <= 2 * med_ref, figures
+    # comparable: never worse than twice Playground's loss (cross-entropy often does better)
+    assert np.sum(nl > 2 * ref) <= 1, figures
+    assert np.sum(nl < threshold) >= np.sum(ref < threshold) - 1, figures
     if not np.isnan(acc_nl).all():
-        assert np.median(acc_nl) >= np.median(acc_pg) - 0.02, (figures, acc_nl, acc_pg)
+        assert np.median(acc_nl - acc_pg) >= -0.02, (figures, acc_nl, acc_pg)
 
 
 def test_same_settings_reach_a_comparable_test_loss_quick():
