@@ -30,7 +30,9 @@ from websockets.exceptions import ConnectionClosed
 
 from playground_process import PlaygroundProcess, playground_process
 
-pytestmark = pytest.mark.slow
+# slow, and measured with the machine to itself: .ci/run runs the load tests after the rest
+# (another pytest worker on the second core of a 2-core host took 20-25 % of the frames)
+pytestmark = [pytest.mark.slow, pytest.mark.load]
 
 CLIENTS = 20
 SECONDS = float(os.environ.get("NEURALAB_LOAD_SECONDS", "30"))

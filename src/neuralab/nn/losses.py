@@ -14,6 +14,8 @@ A target ``(…, B)`` for predictions ``(…, B, 1)`` gains the output axis (a r
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from neuralab.nn.activations import sigmoid
@@ -22,7 +24,9 @@ from neuralab.nn.rows import by_row, row_max, row_sum
 
 
 def _reduce(per_sample: np.ndarray, axes: tuple[int, ...]) -> float | np.ndarray:
-    out = per_sample.mean(axis=axes)
+    """The mean over ``axes``: the sum, then one division, as ``ndarray.mean`` computes it
+    (bit for bit) without its ~5 µs of bookkeeping, which a batch of 10 rows notices."""
+    out = np.add.reduce(per_sample, axis=axes) / math.prod(per_sample.shape[a] for a in axes)
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -36,6 +40,8 @@ def _target_like(loss: Loss, target: np.ndarray, pred: np.ndarray) -> np.ndarray
     if pred.ndim >= 2 and pred.shape[-1] == 1 and t.ndim >= 1 and t.shape[-1] != 1 \
             and t.shape[-1] == pred.shape[-2]:
         t = t[..., None]
+    if t.shape == pred.shape:  # (the common case: ~5 µs less a step than broadcast_to)
+        return t
     try:
         return np.broadcast_to(t, pred.shape)
     except ValueError:
@@ -211,7 +217,7 @@ class BCEWithLogits(Loss):
         self._z, self._t = logits, t
         per = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
         axes = _sample_axes(logits)
-        self._count = int(np.prod([logits.shape[a] for a in axes]))
+        self._count = math.prod(logits.shape[a] for a in axes)
         return _reduce(per, axes)
 
     def backward(self) -> np.ndarray:
@@ -225,7 +231,7 @@ class MSE(Loss):
         pred = as_float(pred, "MSE")
         self._diff = pred - _target_like(self, target, pred)
         axes = _sample_axes(pred)
-        self._count = int(np.prod([pred.shape[a] for a in axes]))
+        self._count = math.prod(pred.shape[a] for a in axes)
         return _reduce(self._diff**2, axes)
 
     def backward(self) -> np.ndarray:
@@ -245,7 +251,7 @@ class TanhSquared(Loss):
         self._o = np.tanh(pred)
         self._diff = self._o - _target_like(self, target, pred)
         axes = _sample_axes(pred)
-        self._count = int(np.prod([pred.shape[a] for a in axes]))
+        self._count = math.prod(pred.shape[a] for a in axes)
         return _reduce(pred.dtype.type(0.5) * self._diff**2, axes)
 
     def backward(self) -> np.ndarray:
@@ -273,7 +279,7 @@ class _MarginLoss(Loss):
         self._active = (ys <= self.margin) if self.margin == 0 else (ys < self.margin)
         self._y = y
         axes = _sample_axes(scores)
-        self._count = int(np.prod([scores.shape[a] for a in axes]))
+        self._count = math.prod(scores.shape[a] for a in axes)
         return _reduce(np.maximum(0, self.margin - ys), axes)
 
     def backward(self) -> np.ndarray:

@@ -44,7 +44,7 @@ from neuralab.io import from_json_text, json_text
 from neuralab.nn.losses import Flooding, Loss
 from neuralab.nn.module import Module
 from neuralab.nn.penalties import Penalty
-from neuralab.optim.fused import fused_backward_step, fused_step_applies
+from neuralab.optim.fused import blas_single_threaded, fused_backward_step, fused_step_applies
 from neuralab.optim.optimizer import Optimizer, frozen
 from neuralab.optim.schedules import LRScheduler
 from neuralab.train.callbacks import Callback
@@ -143,6 +143,7 @@ class Trainer:
         net, loss_fn, opt, B = self.net, self.loss, self.optimizer, self._batch(len(X))
         opt.lr = frozen(self._epoch_lr())  # the one write of the learning rate
         fused = self.uses_fused_step()
+        one_blas = fused and blas_single_threaded()  # read once an epoch, not every step
         net.train()
         order = self._orders(len(X))
         total, raw_total, hits, count = 0.0, 0.0, 0, 0
@@ -165,7 +166,7 @@ class Trainer:
             if correct is not None:  # before the step: the outputs the loss was taken of
                 hits = hits + correct(out, tb)
             if fused:
-                fused_backward_step(net, opt, loss_fn.backward())
+                fused_backward_step(net, opt, loss_fn.backward(), single_threaded=one_blas)
             else:
                 net.backward(loss_fn.backward())
                 for penalty in self.penalties:
