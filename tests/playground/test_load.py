@@ -30,9 +30,7 @@ from websockets.exceptions import ConnectionClosed
 
 from playground_process import PlaygroundProcess, playground_process
 
-# slow, and measured with the machine to itself: .ci/run runs the load tests after the rest
-# (another pytest worker on the second core of a 2-core host took 20-25 % of the frames)
-pytestmark = [pytest.mark.slow, pytest.mark.load]
+pytestmark = pytest.mark.slow
 
 CLIENTS = 20
 SECONDS = float(os.environ.get("NEURALAB_LOAD_SECONDS", "30"))
