@@ -58,7 +58,8 @@ def fused_step_applies(optimizer: Optimizer) -> bool:
     The caller adds its own conditions: nothing may add to or read the gradients between
     ``backward`` and ``step`` (penalties, gradient clipping, callbacks that log them), and an
     ensemble keeps the two-call form so that member ``i`` keeps equalling its single twin.
-    The BLAS thread count is checked at every step (:func:`blas_single_threaded`).
+    The BLAS thread count is checked by each call (:func:`blas_single_threaded`), or once an
+    epoch by the training loop, which passes what it read.
     """
     return os.environ.get("NEURALAB_FUSED", "1") != "0" and _plain_sgd(optimizer)
 
